@@ -1,0 +1,139 @@
+// Command waymark runs Waymark, a distributed tracing system: with no
+// arguments (or "all-in-one") it starts receivers, storage, query APIs and
+// the UI in one process.
+//
+// Usage:
+//
+//	waymark [all-in-one|server] [--config FILE] [--key=value ...]
+//	waymark config [--config FILE] [--key=value ...]   print the effective configuration
+//	waymark config check FILE                          validate a configuration file
+//	waymark version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"waymark/internal/app"
+	"waymark/internal/config"
+	"waymark/internal/telemetry"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
+}
+
+const usage = `usage: waymark [command] [--config FILE] [--key=value ...]
+
+commands:
+  all-in-one   receivers + storage + query APIs + UI in one process (default)
+  server       the same roles, for a dedicated tracing backend
+  config       print the effective configuration; "config check FILE" validates a file
+  version      print the version
+
+Every configuration key is also a flag (--storage.retention=72h) and an
+environment variable (WAYMARK_STORAGE_RETENTION=72h). Run "waymark config" to
+see every key and its value.
+`
+
+func run(args, env []string, stdout, stderr io.Writer) int {
+	cmd := "all-in-one"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "all-in-one", "server":
+		return serve(app.Role(cmd), args, env, stderr)
+	case "config":
+		return configCmd(args, env, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "waymark", version())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "agent":
+		fmt.Fprintln(stderr, "waymark: the agent role is not available in this build yet")
+		return 2
+	}
+	fmt.Fprintf(stderr, "waymark: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+	}
+	return "dev"
+}
+
+func serve(role app.Role, args, env []string, stderr io.Writer) int {
+	cfg, rest, err := config.Load(args, env, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "waymark: configuration: %v\n", err)
+		return 2
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "waymark: unexpected arguments %q\n", rest)
+		return 2
+	}
+	log, err := telemetry.NewLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		fmt.Fprintf(stderr, "waymark: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	a, err := app.Start(ctx, role, cfg, log)
+	if err != nil {
+		log.Error("start", "err", err)
+		return 1
+	}
+	if err := a.Wait(ctx); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func configCmd(args, env []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "check" {
+		if len(args) != 2 {
+			fmt.Fprintln(stderr, "usage: waymark config check FILE")
+			return 2
+		}
+		if _, err := config.CheckFile(args[1]); err != nil {
+			fmt.Fprintf(stderr, "waymark: %s is invalid:\n%v\n", args[1], err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s is valid\n", args[1])
+		return 0
+	}
+	cfg, _, err := config.Load(args, env, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "waymark: configuration: %v\n", err)
+		return 2
+	}
+	out, err := config.Marshal(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "waymark: %v\n", err)
+		return 1
+	}
+	_, _ = stdout.Write(out)
+	return 0
+}

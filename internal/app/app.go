@@ -1,0 +1,215 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/thanos-io/objstore/providers/filesystem"
+	"google.golang.org/grpc"
+	_ "google.golang.org/grpc/encoding/gzip" // OTLP and Jaeger gRPC senders may gzip
+
+	"waymark/internal/api/jaegerapi"
+	"waymark/internal/config"
+	"waymark/internal/query"
+	"waymark/internal/receive"
+	"waymark/internal/receive/otlp"
+	"waymark/internal/store"
+	"waymark/internal/store/block"
+	"waymark/internal/telemetry"
+)
+
+// Role selects what a process runs.
+type Role string
+
+// Roles.
+const (
+	RoleAllInOne Role = "all-in-one"
+	RoleServer   Role = "server"
+)
+
+// App is a running Waymark process.
+type App struct {
+	cfg   config.Config
+	log   *slog.Logger
+	reg   *prometheus.Registry
+	ready *telemetry.Readiness
+	store *store.Store
+
+	httpServers []*http.Server
+	grpcServers []*grpc.Server
+	serveErrs   chan error
+	wg          sync.WaitGroup
+	// Addrs maps a listener name ("otlp_grpc", "jaeger_query", ...) to its bound address.
+	Addrs map[string]net.Addr
+}
+
+// Start opens the store and every listener of role, and serves until Stop.
+func Start(ctx context.Context, role Role, cfg config.Config, log *slog.Logger) (*App, error) {
+	a := &App{
+		cfg:       cfg,
+		log:       log,
+		reg:       telemetry.NewRegistry(),
+		ready:     telemetry.NewReadiness("starting"),
+		serveErrs: make(chan error, 16),
+		Addrs:     make(map[string]net.Addr),
+	}
+	bucketDir := filepath.Join(cfg.DataDir, "blocks")
+	bkt, err := filesystem.NewBucket(bucketDir)
+	if err != nil {
+		return nil, fmt.Errorf("open block directory %s: %w", bucketDir, err)
+	}
+	st, err := store.Open(ctx, store.Options{
+		Dir:             cfg.DataDir,
+		Bucket:          bkt,
+		WALSegmentSize:  int64(cfg.Storage.WAL.SegmentSize),
+		HeadMaxBytes:    int64(cfg.Storage.Head.MaxBytes),
+		HeadMaxAge:      cfg.Storage.Head.MaxAge.D(),
+		MaxPendingBytes: int64(cfg.Receivers.MaxPendingBytes),
+		Retention:       cfg.Storage.Retention.D(),
+		Block:           block.WriteOptions{RowGroupSpans: cfg.Storage.Block.RowGroupSpans, DedicatedAttributes: cfg.Storage.Block.DedicatedAttributes},
+		Registerer:      a.reg,
+		Logger:          log.With("component", "store"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	a.store = st
+	if err := a.startListeners(); err != nil {
+		a.shutdown(context.Background())
+		return nil, err
+	}
+	a.ready.SetReady()
+	log.Info("waymark started", "role", role, "data_dir", cfg.DataDir, "listen_address", cfg.Listen.Address)
+	return a, nil
+}
+
+func (a *App) listen(name, key string, port int) (net.Listener, error) {
+	addr := net.JoinHostPort(a.cfg.Listen.Address, strconv.Itoa(port))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listen on %s (set %s): %w", name, addr, key, err)
+	}
+	a.Addrs[name] = l.Addr()
+	a.log.Info("listening", "listener", name, "address", l.Addr().String())
+	return l, nil
+}
+
+func (a *App) serveHTTP(name, key string, port int, h http.Handler) error {
+	if port == 0 {
+		return nil
+	}
+	l, err := a.listen(name, key, port)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	a.httpServers = append(a.httpServers, srv)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.serveErrs <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+	return nil
+}
+
+func (a *App) serveGRPC(name, key string, port int, register func(*grpc.Server)) error {
+	if port == 0 {
+		return nil
+	}
+	l, err := a.listen(name, key, port)
+	if err != nil {
+		return err
+	}
+	max := int(a.cfg.Receivers.MaxRequestBytes)
+	srv := grpc.NewServer(grpc.MaxRecvMsgSize(max))
+	register(srv)
+	a.grpcServers = append(a.grpcServers, srv)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := srv.Serve(l); err != nil {
+			a.serveErrs <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+	return nil
+}
+
+func (a *App) startListeners() error {
+	cfg := a.cfg
+	ropts := receive.Options{
+		MaxRequestBytes: int64(cfg.Receivers.MaxRequestBytes),
+		DefaultTenant:   cfg.Tenancy.DefaultTenant,
+		Registerer:      a.reg,
+		Logger:          a.log.With("component", "receiver"),
+	}
+	if err := a.serveGRPC("otlp_grpc", "receivers.otlp_grpc_port", cfg.Receivers.OTLPGRPCPort, func(s *grpc.Server) {
+		otlp.RegisterGRPC(s, a.store, ropts)
+	}); err != nil {
+		return err
+	}
+	if err := a.serveHTTP("otlp_http", "receivers.otlp_http_port", cfg.Receivers.OTLPHTTPPort, otlp.NewHTTPHandler(a.store, ropts)); err != nil {
+		return err
+	}
+
+	q := query.New(a.store)
+	mux := http.NewServeMux()
+	mux.Handle("/api/", jaegerapi.NewHandler(q, jaegerapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Logger: a.log.With("component", "jaeger_api")}))
+	mux.Handle("/metrics", telemetry.MetricsHandler(a.reg))
+	mux.Handle("/ready", a.ready)
+	if err := a.serveHTTP("jaeger_query", "query.jaeger_port", cfg.Query.JaegerPort, mux); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Wait blocks until ctx is done or a listener fails, then shuts down.
+func (a *App) Wait(ctx context.Context) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-a.serveErrs:
+		a.log.Error("listener failed", "err", err)
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return errors.Join(err, a.shutdown(shutCtx))
+}
+
+// shutdown stops listeners first (in-flight requests finish and are made
+// durable), then closes the store.
+func (a *App) shutdown(ctx context.Context) error {
+	a.ready.SetNotReady("shutting down")
+	a.log.Info("shutting down")
+	var errs []error
+	for _, s := range a.grpcServers {
+		done := make(chan struct{})
+		go func() { s.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			s.Stop()
+		}
+	}
+	for _, s := range a.httpServers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	a.wg.Wait()
+	if a.store != nil {
+		errs = append(errs, a.store.Close())
+	}
+	a.log.Info("stopped")
+	return errors.Join(errs...)
+}

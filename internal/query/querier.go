@@ -1,0 +1,83 @@
+package query
+
+import (
+	"context"
+	"fmt"
+
+	"waymark/internal/model"
+	"waymark/internal/store"
+	"waymark/internal/store/filter"
+)
+
+// Querier answers queries from a Store.
+type Querier struct {
+	store *store.Store
+}
+
+// New returns a Querier over s.
+func New(s *store.Store) *Querier { return &Querier{store: s} }
+
+// FindTrace returns every span of trace id, or an error wrapping
+// ErrTraceNotFound. The time hints are accepted for API compatibility; the
+// lookup does not need them, so a wrong hint never hides a trace.
+func (q *Querier) FindTrace(ctx context.Context, tenant string, id model.TraceID, _, _ uint64) ([]model.Span, error) {
+	spans, err := q.store.FindTrace(ctx, tenant, id)
+	if err != nil {
+		return nil, fmt.Errorf("find trace %s: %w", id, err)
+	}
+	if len(spans) == 0 {
+		return nil, fmt.Errorf("trace %s: %w", id, ErrTraceNotFound)
+	}
+	return spans, nil
+}
+
+// Search returns the traces matching req, newest first, with their matched spans.
+func (q *Querier) Search(ctx context.Context, tenant string, req filter.Request) ([]filter.Match, error) {
+	var out []filter.Match
+	err := q.store.Search(ctx, tenant, req, func(m filter.Match) bool {
+		out = append(out, m)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SearchTraces returns whole traces matching req, newest first.
+func (q *Querier) SearchTraces(ctx context.Context, tenant string, req filter.Request) ([][]model.Span, error) {
+	matches, err := q.Search(ctx, tenant, req)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]model.Span, 0, len(matches))
+	for _, m := range matches {
+		spans, err := q.store.FindTrace(ctx, tenant, m.TraceID)
+		if err != nil {
+			return nil, fmt.Errorf("fetch trace %s: %w", m.TraceID, err)
+		}
+		if len(spans) > 0 {
+			out = append(out, spans)
+		}
+	}
+	return out, nil
+}
+
+// Services returns the tenant's service names, sorted.
+func (q *Querier) Services(ctx context.Context, tenant string) ([]string, error) {
+	return q.store.Services(ctx, tenant)
+}
+
+// Operations returns the operations of service (all services if empty),
+// sorted by name then kind.
+func (q *Querier) Operations(ctx context.Context, tenant, service string) ([]Operation, error) {
+	ops, err := q.store.Operations(ctx, tenant, service)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Operation, len(ops))
+	for i, op := range ops {
+		out[i] = Operation{Name: op.Name, Kind: op.Kind}
+	}
+	return out, nil
+}

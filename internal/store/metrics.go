@@ -1,0 +1,36 @@
+package store
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	spansStored      prometheus.Counter
+	bytesStored      prometheus.Counter
+	refused          prometheus.Counter
+	headSpans        prometheus.Gauge
+	headBytes        prometheus.Gauge
+	blocksWritten    prometheus.Counter
+	blockBytes       prometheus.Counter
+	blockWriteErrors prometheus.Counter
+	blockOpenErrors  prometheus.Counter
+	blocksDeleted    prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		spansStored:      prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_spans_stored_total", Help: "Spans made durable in the WAL."}),
+		bytesStored:      prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_wal_record_bytes_total", Help: "Bytes of WAL records written by the store."}),
+		refused:          prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_refused_batches_total", Help: "Batches refused as overloaded (backpressure)."}),
+		headSpans:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "waymark_store_head_spans", Help: "Spans in the head."}),
+		headBytes:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "waymark_store_head_bytes", Help: "Estimated memory of the spans in the head."}),
+		blocksWritten:    prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_blocks_written_total", Help: "Blocks cut from the head."}),
+		blockBytes:       prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_block_bytes_written_total", Help: "Bytes of block data files written."}),
+		blockWriteErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_block_write_errors_total", Help: "Failed block writes."}),
+		blockOpenErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_block_open_errors_total", Help: "Blocks that could not be opened and were skipped."}),
+		blocksDeleted:    prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_blocks_deleted_total", Help: "Blocks deleted by retention."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.spansStored, m.bytesStored, m.refused, m.headSpans, m.headBytes, m.blocksWritten,
+			m.blockBytes, m.blockWriteErrors, m.blockOpenErrors, m.blocksDeleted)
+	}
+	return m
+}

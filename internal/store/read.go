@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"waymark/internal/model"
+	"waymark/internal/store/filter"
+	"waymark/internal/store/head"
+)
+
+// heads returns the live head and the heads being cut, newest first.
+func (s *Store) heads() []*head.Head {
+	s.mu.RLock()
+	h := s.head
+	s.mu.RUnlock()
+	s.cuttingMu.RLock()
+	defer s.cuttingMu.RUnlock()
+	out := make([]*head.Head, 0, 1+len(s.cutting))
+	out = append(out, h)
+	for i := len(s.cutting) - 1; i >= 0; i-- {
+		out = append(out, s.cutting[i])
+	}
+	return out
+}
+
+// spanKey identifies a span for deduplication: Zipkin's shared spans have
+// one span ID for a client and a server half, so the kind is part of it.
+type spanKey struct {
+	id   model.SpanID
+	kind model.SpanKind
+}
+
+// FindTrace returns every stored span of trace id (deduplicated), or nil.
+func (s *Store) FindTrace(ctx context.Context, tenant string, id model.TraceID) ([]model.Span, error) {
+	var spans []model.Span
+	for _, h := range s.heads() {
+		spans = append(spans, h.FindTrace(tenant, id)...)
+	}
+	for _, b := range s.blocks.list(tenant) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if !b.MayContain(id) {
+			continue
+		}
+		found, err := b.FindTrace(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("block %s: %w", b.Meta().ID, err)
+		}
+		spans = append(spans, found...)
+	}
+	return dedupSpans(spans), nil
+}
+
+// dedupSpans removes repeated copies of a span (a retrying sender, or a WAL
+// replayed after a block was already written), keeping the first.
+func dedupSpans(spans []model.Span) []model.Span {
+	if len(spans) < 2 {
+		return spans
+	}
+	seen := make(map[spanKey]struct{}, len(spans))
+	return slices.DeleteFunc(spans, func(sp model.Span) bool {
+		k := spanKey{sp.SpanID, sp.Kind}
+		if _, dup := seen[k]; dup {
+			return true
+		}
+		seen[k] = struct{}{}
+		return false
+	})
+}
+
+// Search calls fn with traces having a span that matches req, newest first,
+// each trace once, until fn returns false or req.Limit traces were given.
+// Matches carry the matched spans of the source that found the trace first.
+func (s *Store) Search(ctx context.Context, tenant string, req filter.Request, fn func(filter.Match) bool) error {
+	if err := req.Compile(); err != nil {
+		return err
+	}
+	var all []filter.Match
+	seen := make(map[model.TraceID]int)
+	collect := func(m filter.Match) bool {
+		if i, ok := seen[m.TraceID]; ok {
+			if m.StartUnixNano < all[i].StartUnixNano {
+				all[i].StartUnixNano = m.StartUnixNano
+			}
+			return true
+		}
+		seen[m.TraceID] = len(all)
+		all = append(all, m)
+		return true
+	}
+	for _, h := range s.heads() {
+		if err := h.Search(ctx, tenant, &req, collect); err != nil {
+			return err
+		}
+	}
+	// Blocks are ordered newest first. Once limit traces are known, a block
+	// whose newest span is older than the limit-th trace cannot change the
+	// newest-first answer.
+	for _, b := range s.blocks.list(tenant) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m := b.Meta()
+		if req.StartUnixNano != 0 && m.MaxTimeUnixNano < req.StartUnixNano {
+			continue
+		}
+		if req.EndUnixNano != 0 && m.MinTimeUnixNano > req.EndUnixNano {
+			continue
+		}
+		if svc, ok := req.ServiceName(); ok && !slices.Contains(m.Services, svc) {
+			continue
+		}
+		if req.Limit > 0 && len(all) >= req.Limit {
+			head.SortNewestFirst(all)
+			if m.MaxTimeUnixNano < all[req.Limit-1].StartUnixNano {
+				break
+			}
+		}
+		if err := b.Search(ctx, &req, collect); err != nil {
+			return fmt.Errorf("search block %s: %w", m.ID, err)
+		}
+	}
+	head.SortNewestFirst(all)
+	for i, m := range all {
+		if req.Limit > 0 && i >= req.Limit {
+			break
+		}
+		if !fn(m) {
+			break
+		}
+	}
+	return nil
+}
+
+// Services returns every service name of tenant in the head and blocks, sorted.
+func (s *Store) Services(ctx context.Context, tenant string) ([]string, error) {
+	set := make(map[string]struct{})
+	for _, h := range s.heads() {
+		for _, svc := range h.Services(tenant) {
+			set[svc] = struct{}{}
+		}
+	}
+	for _, b := range s.blocks.list(tenant) {
+		for _, svc := range b.Meta().Services {
+			set[svc] = struct{}{}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for svc := range set {
+		out = append(out, svc)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Operations returns the operations of service (all services if empty) of
+// tenant, sorted by name then kind.
+func (s *Store) Operations(ctx context.Context, tenant, service string) ([]head.Operation, error) {
+	set := make(map[head.Operation]struct{})
+	for _, h := range s.heads() {
+		for _, op := range h.Operations(tenant, service) {
+			set[op] = struct{}{}
+		}
+	}
+	for _, b := range s.blocks.list(tenant) {
+		for _, op := range b.Meta().Operations {
+			if service != "" && op.Service != service {
+				continue
+			}
+			set[head.Operation{Name: op.Name, Kind: model.SpanKind(op.Kind)}] = struct{}{}
+		}
+	}
+	out := make([]head.Operation, 0, len(set))
+	for op := range set {
+		out = append(out, op)
+	}
+	head.SortOperations(out)
+	return out, nil
+}

@@ -1,0 +1,345 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/thanos-io/objstore"
+
+	"waymark/internal/model"
+	"waymark/internal/store/block"
+	"waymark/internal/store/head"
+	"waymark/internal/store/wal"
+)
+
+// Options configures a Store. Zero fields take the documented defaults.
+type Options struct {
+	// Dir is the local data directory; the WAL lives in Dir/wal.
+	Dir string
+	// Bucket stores blocks. Required.
+	Bucket objstore.Bucket
+	// WALSegmentSize is the WAL segment size (default 128 MiB).
+	WALSegmentSize int64
+	// HeadMaxBytes cuts the head into blocks when its spans take about this
+	// much memory (default 128 MiB).
+	HeadMaxBytes int64
+	// HeadMaxAge cuts the head when it is this old (default 1 minute).
+	HeadMaxAge time.Duration
+	// MaxPendingBytes bounds batches accepted but not yet durable (default 256 MiB).
+	MaxPendingBytes int64
+	// Block configures written blocks.
+	Block block.WriteOptions
+	// Retention deletes blocks whose newest span is older than this (default 14 days).
+	Retention time.Duration
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.WALSegmentSize == 0 {
+		o.WALSegmentSize = 128 << 20
+	}
+	if o.HeadMaxBytes == 0 {
+		o.HeadMaxBytes = 128 << 20
+	}
+	if o.HeadMaxAge == 0 {
+		o.HeadMaxAge = time.Minute
+	}
+	if o.MaxPendingBytes == 0 {
+		o.MaxPendingBytes = 256 << 20
+	}
+	if o.Retention == 0 {
+		o.Retention = 14 * 24 * time.Hour
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// ErrClosed is returned by operations on a closed Store.
+var ErrClosed = errors.New("store: closed")
+
+// Store is the storage engine. It is safe for concurrent use.
+type Store struct {
+	opts    Options
+	log     *slog.Logger
+	wal     *wal.WAL
+	metrics *metrics
+
+	// mu orders appends against head cuts: appends hold it shared from the WAL
+	// append until the spans are in the head; a cut holds it exclusively while
+	// it starts a new WAL segment and a new head.
+	mu        sync.RWMutex
+	head      *head.Head
+	headSince time.Time
+	closed    bool
+
+	// cutMu serialises cuts. cutting holds heads being written to blocks;
+	// they stay queryable until their blocks are open.
+	cutMu      sync.Mutex
+	cuttingMu  sync.RWMutex
+	cutting    []*head.Head
+	blocks     *blockSet
+	pending    atomic.Int64
+	stop       chan struct{}
+	loopDone   chan struct{}
+	closeOnce  sync.Once
+	closeError error
+}
+
+// Open opens or creates the store in opts.Dir: it replays the WAL into the
+// head, opens the blocks in the bucket, and starts the background loop that
+// cuts the head and applies retention.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	opts.setDefaults()
+	if opts.Bucket == nil {
+		return nil, errors.New("store: no bucket")
+	}
+	s := &Store{
+		opts:      opts,
+		log:       opts.Logger,
+		metrics:   newMetrics(opts.Registerer),
+		head:      head.New(),
+		headSince: time.Now(),
+		blocks:    newBlockSet(),
+		stop:      make(chan struct{}),
+		loopDone:  make(chan struct{}),
+	}
+	if err := s.openBlocks(ctx); err != nil {
+		return nil, err
+	}
+	w, err := wal.Open(filepath.Join(opts.Dir, "wal"), wal.Options{SegmentSize: opts.WALSegmentSize, Registerer: opts.Registerer, Logger: opts.Logger})
+	if err != nil {
+		s.blocks.closeAll()
+		return nil, fmt.Errorf("open wal: %w", err)
+	}
+	s.wal = w
+	start := time.Now()
+	var records, spans, bad int
+	err = w.Replay(ctx, func(segment int, rec []byte) error {
+		tenant, ss, err := decodeRecord(rec)
+		if err != nil {
+			bad++
+			s.log.Warn("skipping undecodable wal record", "segment", segment, "err", err)
+			return nil
+		}
+		records++
+		spans += len(ss)
+		s.head.Append(tenant, ss)
+		return nil
+	})
+	if err != nil {
+		_ = w.Close()
+		s.blocks.closeAll()
+		return nil, fmt.Errorf("replay wal: %w", err)
+	}
+	s.log.Info("wal replayed", "records", records, "spans", spans, "undecodable", bad, "duration", time.Since(start).Round(time.Millisecond))
+	s.metrics.headSpans.Set(float64(s.head.Stats().Spans))
+	go s.loop()
+	return s, nil
+}
+
+// Consume makes b durable and visible. It returns nil only after the batch is
+// fsynced in the WAL; *model.OverloadedError when too much is pending.
+func (s *Store) Consume(ctx context.Context, b model.Batch) error {
+	if len(b.Spans) == 0 {
+		return nil
+	}
+	otlp, err := encodeOTLP(&b)
+	if err != nil {
+		return fmt.Errorf("encode batch: %w", err)
+	}
+	size := int64(len(otlp))
+	if p := s.pending.Add(size); p > s.opts.MaxPendingBytes && p != size {
+		s.pending.Add(-size)
+		s.metrics.refused.Inc()
+		return &model.OverloadedError{Reason: "too many spans waiting to be written", RetryAfter: time.Second}
+	}
+	defer s.pending.Add(-size)
+	if hs := s.head.Stats(); hs.Bytes > 3*s.opts.HeadMaxBytes {
+		s.metrics.refused.Inc()
+		return &model.OverloadedError{Reason: "block writing is behind ingest", RetryAfter: 5 * time.Second}
+	}
+	rec := appendRecord(make([]byte, 0, len(otlp)+len(b.Tenant)+8), b.Tenant, otlp)
+
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	h := s.head
+	err = s.wal.Append(ctx, rec)
+	if err == nil {
+		h.Append(b.Tenant, b.Spans)
+	}
+	s.mu.RUnlock()
+	if err != nil {
+		return fmt.Errorf("write wal: %w", err)
+	}
+	s.metrics.spansStored.Add(float64(len(b.Spans)))
+	s.metrics.bytesStored.Add(float64(len(rec)))
+	return nil
+}
+
+func (s *Store) loop() {
+	defer close(s.loopDone)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastRetention := time.Time{}
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+		}
+		s.mu.RLock()
+		st, since := s.head.Stats(), s.headSince
+		s.mu.RUnlock()
+		s.metrics.headSpans.Set(float64(st.Spans))
+		s.metrics.headBytes.Set(float64(st.Bytes))
+		if st.Spans > 0 && (st.Bytes >= s.opts.HeadMaxBytes || time.Since(since) >= s.opts.HeadMaxAge) {
+			if err := s.CutHead(context.Background()); err != nil {
+				s.log.Error("cut head", "err", err)
+			}
+		}
+		if time.Since(lastRetention) >= time.Minute {
+			lastRetention = time.Now()
+			if err := s.ApplyRetention(context.Background(), time.Now()); err != nil {
+				s.log.Error("apply retention", "err", err)
+			}
+		}
+	}
+}
+
+// CutHead writes the current head into one block per tenant and then deletes
+// the WAL segments it came from. Appends continue into a new head meanwhile.
+func (s *Store) CutHead(ctx context.Context) error {
+	s.cutMu.Lock()
+	defer s.cutMu.Unlock()
+
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	old := s.head
+	if old.Stats().Spans == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	seg, err := s.wal.Cut()
+	if err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("cut wal segment: %w", err)
+	}
+	s.head = head.New()
+	s.headSince = time.Now()
+	s.cuttingMu.Lock()
+	s.cutting = append(s.cutting, old)
+	s.cuttingMu.Unlock()
+	s.mu.Unlock()
+
+	if err := s.writeBlocks(ctx, old); err != nil {
+		// Keep old queryable and its WAL segments; the next cut retries with
+		// a new head, and a restart replays the segments.
+		return err
+	}
+	if err := s.wal.Truncate(seg); err != nil {
+		return fmt.Errorf("truncate wal: %w", err)
+	}
+	s.cuttingMu.Lock()
+	s.cutting = slices.DeleteFunc(s.cutting, func(h *head.Head) bool { return h == old })
+	s.cuttingMu.Unlock()
+	return nil
+}
+
+func (s *Store) writeBlocks(ctx context.Context, h *head.Head) error {
+	for _, tenant := range h.Tenants() {
+		spans := h.Spans(tenant)
+		start := time.Now()
+		meta, err := block.Write(ctx, s.opts.Bucket, tenant, spans, s.opts.Block)
+		if err != nil {
+			s.metrics.blockWriteErrors.Inc()
+			return fmt.Errorf("write block for tenant %s: %w", tenant, err)
+		}
+		b, err := block.Open(ctx, s.opts.Bucket, tenant, meta.ID)
+		if err != nil {
+			return fmt.Errorf("open new block %s/%s: %w", tenant, meta.ID, err)
+		}
+		s.blocks.add(tenant, b)
+		s.metrics.blocksWritten.Inc()
+		s.metrics.blockBytes.Add(float64(meta.DataSize))
+		s.log.Info("block written", "tenant", tenant, "block", meta.ID, "spans", meta.SpanCount, "traces", meta.TraceCount,
+			"bytes", meta.DataSize, "duration", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+func (s *Store) openBlocks(ctx context.Context) error {
+	tenants, err := block.Tenants(ctx, s.opts.Bucket)
+	if err != nil {
+		return fmt.Errorf("list tenants: %w", err)
+	}
+	n := 0
+	for _, tenant := range tenants {
+		ids, err := block.List(ctx, s.opts.Bucket, tenant)
+		if err != nil {
+			return fmt.Errorf("list blocks of tenant %s: %w", tenant, err)
+		}
+		for _, id := range ids {
+			b, err := block.Open(ctx, s.opts.Bucket, tenant, id)
+			if err != nil {
+				s.metrics.blockOpenErrors.Inc()
+				s.log.Error("skipping unreadable block", "tenant", tenant, "block", id, "err", err)
+				continue
+			}
+			s.blocks.add(tenant, b)
+			n++
+		}
+	}
+	s.log.Info("blocks opened", "blocks", n, "tenants", len(tenants))
+	return nil
+}
+
+// ApplyRetention deletes every block whose newest span is older than the
+// retention period at now.
+func (s *Store) ApplyRetention(ctx context.Context, now time.Time) error {
+	cutoff := uint64(now.Add(-s.opts.Retention).UnixNano())
+	var errs []error
+	for _, b := range s.blocks.expired(cutoff) {
+		m := b.Meta()
+		if err := block.Delete(ctx, s.opts.Bucket, m.Tenant, m.ID); err != nil {
+			errs = append(errs, fmt.Errorf("delete block %s/%s: %w", m.Tenant, m.ID, err))
+			continue
+		}
+		s.blocks.remove(m.Tenant, m.ID)
+		_ = b.Close()
+		s.metrics.blocksDeleted.Inc()
+		s.log.Info("block deleted by retention", "tenant", m.Tenant, "block", m.ID, "max_time", time.Unix(0, int64(m.MaxTimeUnixNano)).UTC())
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops the background loop, waits for appends in flight, and closes
+// the WAL and blocks. The head is not cut: the WAL holds it for the next Open.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.loopDone
+		s.cutMu.Lock()
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.cutMu.Unlock()
+		s.closeError = errors.Join(s.wal.Close(), s.blocks.closeAll())
+	})
+	return s.closeError
+}
