@@ -38,7 +38,7 @@ type Options struct {
 	// Block configures written blocks.
 	Block block.WriteOptions
 	// Retention deletes blocks whose newest span is older than this (default 14 days).
-	Retention time.Duration
+	Retention  time.Duration
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 }
