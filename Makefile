@@ -1,0 +1,29 @@
+# Waymark build and test entry points. `make test` is what CI runs.
+GO ?= go
+FUZZTIME ?= 10s
+
+.PHONY: build test test-deps unit fuzz-smoke vet bench
+
+build:
+	$(GO) build -o bin/waymark ./cmd/waymark
+
+# test installs what the tests need (see scripts/test-deps.sh), then runs
+# vet, every unit, interop, e2e and browser test, and a short run of every
+# fuzz target.
+test: test-deps vet unit fuzz-smoke
+
+test-deps:
+	bash scripts/test-deps.sh
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 -timeout 20m ./...
+
+fuzz-smoke:
+	bash scripts/fuzz-smoke.sh $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1s ./internal/...
