@@ -87,19 +87,29 @@ func (h *handler) v3Trace(w http.ResponseWriter, r *http.Request, tenant string)
 // v3Search serves GET /api/v3/traces: every matching trace merged into one
 // OTLP JSON result, or, as in Jaeger, 404 "No traces found" when none match.
 func (h *handler) v3Search(w http.ResponseWriter, r *http.Request, tenant string) error {
-	p, err := parseV3SearchParams(r.URL.Query())
+	traces, raw, err := h.v3Find(r, tenant)
 	if err != nil {
-		return badRequest(err)
-	}
-	traces, err := h.q.SearchTraces(r.Context(), tenant, p.req)
-	if err != nil {
-		return fmt.Errorf("search traces: %w", err)
+		return err
 	}
 	if len(traces) == 0 {
 		// Jaeger's exact message, capital letter included.
 		return &statusError{code: http.StatusNotFound, err: errors.New("No traces found")}
 	}
-	return writeOTLP(w, traces, p.raw)
+	return writeOTLP(w, traces, raw)
+}
+
+// v3Find parses an api_v3 search and runs it; it also reports whether raw
+// traces were asked for.
+func (h *handler) v3Find(r *http.Request, tenant string) ([][]model.Span, bool, error) {
+	p, err := parseV3SearchParams(r.URL.Query())
+	if err != nil {
+		return nil, false, badRequest(err)
+	}
+	traces, err := h.q.SearchTraces(r.Context(), tenant, p.req)
+	if err != nil {
+		return nil, false, fmt.Errorf("search traces: %w", err)
+	}
+	return traces, p.raw, nil
 }
 
 // writeOTLP writes traces as {"result":{"resourceSpans":[…]}} in OTLP JSON
@@ -136,13 +146,9 @@ func appendOTLPResult(dst []byte, traces [][]model.Span, raw bool) ([]byte, erro
 // v3Summaries serves GET /api/v3/trace-summaries: {"summaries":[…]}, one
 // per matching trace, newest first; an empty search gives an empty list.
 func (h *handler) v3Summaries(w http.ResponseWriter, r *http.Request, tenant string) error {
-	p, err := parseV3SearchParams(r.URL.Query())
+	traces, _, err := h.v3Find(r, tenant)
 	if err != nil {
-		return badRequest(err)
-	}
-	traces, err := h.q.SearchTraces(r.Context(), tenant, p.req)
-	if err != nil {
-		return fmt.Errorf("search traces: %w", err)
+		return err
 	}
 	out := make([]traceSummary, 0, len(traces))
 	for _, spans := range traces {
