@@ -99,16 +99,53 @@ func checkJSON(t *testing.T, body []byte, want map[string]string) {
 func us(ns uint64) string  { return strconv.FormatUint(ns/1000, 10) }
 func msS(ns uint64) string { return strconv.FormatUint(ns/1_000_000, 10) }
 
+// routeCase is one request to the handler and what its answer must hold.
+type routeCase struct {
+	name   string
+	target string
+	header map[string]string
+	code   int
+	// want maps a path in the JSON answer (see at) to its compact JSON.
+	want  map[string]string
+	check func(t *testing.T, q *memQuerier)
+}
+
+// runRoutes serves each case on a fresh handler and checks its status, its
+// JSON content type, its error shape (the envelope's errors[0].msg, or
+// api_v3's error.message) and its wants.
+func runRoutes(t *testing.T, tests []routeCase) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, q := newTestHandler(t)
+			rec := serve(h, http.MethodGet, tc.target, tc.header)
+			if rec.Code != tc.code {
+				t.Fatalf("status %d, want %d; body %s", rec.Code, tc.code, rec.Body)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("content type %q", ct)
+			}
+			v := decode(t, rec.Body.Bytes())
+			if tc.code != http.StatusOK {
+				msgPath := "errors.0.msg"
+				if strings.HasPrefix(tc.target, "/api/v3/") {
+					msgPath = "error.message"
+				}
+				if msg, err := at(v, msgPath); err != nil || msg == "" {
+					t.Errorf("error response without %s: %s", msgPath, rec.Body)
+				}
+			}
+			checkJSON(t, rec.Body.Bytes(), tc.want)
+			if tc.check != nil {
+				tc.check(t, q)
+			}
+		})
+	}
+}
+
 func TestV1Routes(t *testing.T) {
 	fixture, other := fixtureTraceID, otherTraceID
-	tests := []struct {
-		name   string
-		target string
-		header map[string]string
-		code   int
-		want   map[string]string
-		check  func(t *testing.T, q *memQuerier)
-	}{
+	runRoutes(t, []routeCase{
 		{name: "services", target: "/api/services", code: 200, want: map[string]string{
 			"data": `["batch","cart","frontend"]`, "total": `3`, "limit": `0`, "offset": `0`, "errors": `null`}},
 		{name: "services of the header's tenant", target: "/api/services", header: map[string]string{"X-Scope-OrgID": "acme"}, code: 200,
@@ -240,29 +277,7 @@ func TestV1Routes(t *testing.T) {
 		{name: "dependencies of one service", target: "/api/dependencies?service=db", code: 200,
 			want: map[string]string{"data": `[{"callCount":1,"child":"db","parent":"cart"}]`}},
 		{name: "dependencies with a bad lookback", target: "/api/dependencies?lookback=1h", code: 400},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			h, q := newTestHandler(t)
-			rec := serve(h, http.MethodGet, tc.target, tc.header)
-			if rec.Code != tc.code {
-				t.Fatalf("status %d, want %d; body %s", rec.Code, tc.code, rec.Body)
-			}
-			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
-				t.Errorf("content type %q", ct)
-			}
-			v := decode(t, rec.Body.Bytes())
-			if tc.code != 200 {
-				if msg, err := at(v, "errors.0.msg"); err != nil || msg == "" {
-					t.Errorf("error response without errors[0].msg: %s", rec.Body)
-				}
-			}
-			checkJSON(t, rec.Body.Bytes(), tc.want)
-			if tc.check != nil {
-				tc.check(t, q)
-			}
-		})
-	}
+	})
 }
 
 func TestUnmatchedAPIPathsArePlain404(t *testing.T) {
