@@ -20,6 +20,11 @@ type structuredError struct {
 func appendEnvelope(dst, data []byte, total int, errs []structuredError) []byte {
 	dst = append(dst, `{"data":`...)
 	dst = append(dst, data...)
+	return appendEnvelopeTail(dst, total, errs)
+}
+
+// appendEnvelopeTail appends what follows the envelope's data.
+func appendEnvelopeTail(dst []byte, total int, errs []structuredError) []byte {
 	dst = append(dst, `,"total":`...)
 	dst = strconv.AppendInt(dst, int64(total), 10)
 	dst = append(dst, `,"limit":0,"offset":0,"errors":`...)

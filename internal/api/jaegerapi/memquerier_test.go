@@ -49,7 +49,7 @@ func (m *memQuerier) FindTrace(_ context.Context, tenant string, id model.TraceI
 	if m.err != nil {
 		return nil, m.err
 	}
-	var out []model.Span
+	out := make([]model.Span, 0, 16)
 	inWindow := start == 0 && end == 0
 	for _, s := range m.tenants[tenant] {
 		if s.TraceID != id {

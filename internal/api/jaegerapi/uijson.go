@@ -2,6 +2,7 @@ package jaegerapi
 
 import (
 	"encoding/base64"
+	"io"
 	"strconv"
 
 	"waymark/internal/model"
@@ -28,6 +29,8 @@ const (
 	noServiceName = "OTLPResourceNoServiceName"
 	// jsMaxSafeInt is the largest integer a JavaScript number holds exactly.
 	jsMaxSafeInt = 1<<53 - 1
+	// flushSize is how much output a streaming encoder gathers per write.
+	flushSize = 64 << 10
 )
 
 // AppendTraceJSON appends the Jaeger UI JSON of one trace, made of spans, to
@@ -42,8 +45,13 @@ func AppendTraceJSON(dst []byte, spans []model.Span) []byte {
 }
 
 // uiEncoder writes Jaeger UI trace JSON. Its maps and buffers are reused from
-// one trace to the next, so encode many traces with one encoder.
+// one trace to the next, so encode many traces with one encoder. With out
+// set, it streams: whenever its output passes flushSize it writes it to out
+// and goes on with an empty buffer, so a huge trace never sits in memory as
+// a whole.
 type uiEncoder struct {
+	out       io.Writer
+	outErr    error // the first error writing to out; encoding stops there
 	procByRes map[*model.Resource]int
 	procByKey map[string]int
 	procs     []byte // the members of the "processes" object
@@ -86,10 +94,41 @@ func (e *uiEncoder) appendTrace(dst []byte, spans []model.Span) []byte {
 			dst = append(dst, ',')
 		}
 		dst = e.appendSpan(dst, &spans[i])
+		if dst = e.flush(dst, false); e.outErr != nil {
+			return dst
+		}
 	}
 	dst = append(dst, `],"processes":{`...)
 	dst = append(dst, e.procs...)
 	return append(dst, `},"warnings":null}`...)
+}
+
+// flush writes dst to out when streaming and dst has reached flushSize (or
+// when force is set), and returns what the caller should go on appending to.
+func (e *uiEncoder) flush(dst []byte, force bool) []byte {
+	if e.out == nil || e.outErr != nil || (!force && len(dst) < flushSize) {
+		return dst
+	}
+	_, e.outErr = e.out.Write(dst)
+	return dst[:0]
+}
+
+// appendTraces appends a JSON array of traces, each adjusted unless raw.
+func (e *uiEncoder) appendTraces(dst []byte, traces [][]model.Span, raw bool) []byte {
+	dst = append(dst, '[')
+	for i, spans := range traces {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if !raw {
+			spans = adjust(spans)
+		}
+		dst = e.appendTrace(dst, spans)
+		if e.outErr != nil {
+			return dst
+		}
+	}
+	return append(dst, ']')
 }
 
 func appendHexString(dst []byte, id model.TraceID) []byte {

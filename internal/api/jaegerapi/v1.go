@@ -144,25 +144,29 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request, tenant string) 
 			return fmt.Errorf("search traces: %w", err)
 		}
 	}
-	writeEnvelope(w, r, appendTraces(nil, traces, p.raw), 0, errs)
+	h.writeTraces(w, r, traces, p.raw, errs)
 	return nil
 }
 
-// appendTraces appends a JSON array of traces in Jaeger UI form, adjusted
-// unless raw.
-func appendTraces(dst []byte, traces [][]model.Span, raw bool) []byte {
-	var e uiEncoder
-	dst = append(dst, '[')
-	for i, spans := range traces {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		if !raw {
-			spans = adjust(spans)
-		}
-		dst = e.appendTrace(dst, spans)
+// writeTraces writes a 200 envelope holding traces in Jaeger UI form,
+// streaming the data as it is encoded (or indented whole for prettyPrint).
+func (h *handler) writeTraces(w http.ResponseWriter, r *http.Request, traces [][]model.Span, raw bool, errs []structuredError) {
+	if prettyPrint(r.URL.Query()) {
+		var e uiEncoder
+		writeEnvelope(w, r, e.appendTraces(nil, traces, raw), 0, errs)
+		return
 	}
-	return append(dst, ']')
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	e := uiEncoder{out: w}
+	buf := make([]byte, 0, flushSize+flushSize/2)
+	buf = append(buf, `{"data":`...)
+	buf = e.appendTraces(buf, traces, raw)
+	buf = appendEnvelopeTail(buf, 0, errs)
+	e.flush(buf, true)
+	if e.outErr != nil {
+		h.log.DebugContext(r.Context(), "write traces response", "err", e.outErr)
+	}
 }
 
 // trace serves GET /api/traces/{traceID}: data is [trace], or a 404 error
@@ -181,7 +185,7 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request, tenant string) e
 	if err != nil {
 		return err
 	}
-	writeEnvelope(w, r, appendTraces(nil, [][]model.Span{spans}, hints.raw), 0, nil)
+	h.writeTraces(w, r, [][]model.Span{spans}, hints.raw, nil)
 	return nil
 }
 
