@@ -181,7 +181,12 @@ func statusOf(err error) int {
 
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, route, tenant string, style errorStyle, err error) {
 	code := statusOf(err)
-	if code >= http.StatusInternalServerError {
+	switch {
+	case code < http.StatusInternalServerError:
+	case r.Context().Err() != nil:
+		// The client went away; nobody reads the answer.
+		h.log.DebugContext(r.Context(), "jaeger api request abandoned", "route", route, "tenant", tenant, "err", err)
+	default:
 		h.log.ErrorContext(r.Context(), "jaeger api query", "route", route, "tenant", tenant, "status", code, "err", err)
 	}
 	if oe, ok := model.IsOverloaded(err); ok {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -345,6 +346,21 @@ func TestDefaultTenantOption(t *testing.T) {
 	rec := serve(h, http.MethodGet, "/api/v3/services", nil)
 	if rec.Code != 200 || rec.Body.String() != `{"services":["batch"]}` {
 		t.Errorf("got %d %s, want only team-a's services", rec.Code, rec.Body)
+	}
+}
+
+func TestLogsUnexpectedUnitsAndInternalErrors(t *testing.T) {
+	var logs strings.Builder
+	q := newMemQuerier()
+	q.add(model.DefaultTenant, fixtureTrace()...)
+	h := NewHandler(q, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	serve(h, http.MethodGet, "/api/traces/"+fixtureTraceID+"?start="+msS(t0), nil)
+	q.err = errors.New("disk on fire")
+	serve(h, http.MethodGet, "/api/v3/services", nil)
+	for _, want := range []string{"level=WARN", "param=start", "detected_unit=ms", "expected_unit=µs", "level=ERROR", "route=v3_services", "disk on fire"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
 	}
 }
 

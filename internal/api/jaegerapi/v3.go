@@ -145,13 +145,17 @@ func appendOTLPResult(dst []byte, traces [][]model.Span, raw bool) ([]byte, erro
 
 // v3Summaries serves GET /api/v3/trace-summaries: {"summaries":[…]}, one
 // per matching trace, newest first; an empty search gives an empty list.
+// Repeated spans are counted once unless raw traces are asked for.
 func (h *handler) v3Summaries(w http.ResponseWriter, r *http.Request, tenant string) error {
-	traces, _, err := h.v3Find(r, tenant)
+	traces, raw, err := h.v3Find(r, tenant)
 	if err != nil {
 		return err
 	}
 	out := make([]traceSummary, 0, len(traces))
 	for _, spans := range traces {
+		if !raw {
+			spans = adjust(spans)
+		}
 		if len(spans) > 0 {
 			out = append(out, summarize(spans))
 		}
