@@ -81,3 +81,16 @@ func (q *Querier) Operations(ctx context.Context, tenant, service string) ([]Ope
 	}
 	return out, nil
 }
+
+// Dependencies returns the service call edges in [start, end], sorted.
+func (q *Querier) Dependencies(ctx context.Context, tenant string, startUnixNano, endUnixNano uint64) ([]Dependency, error) {
+	deps, err := q.store.Dependencies(ctx, tenant, startUnixNano, endUnixNano)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Dependency, len(deps))
+	for i, d := range deps {
+		out[i] = Dependency{Parent: d.Parent, Child: d.Child, CallCount: d.CallCount, ErrorCount: d.ErrorCount}
+	}
+	return out, nil
+}
