@@ -26,6 +26,7 @@ import (
 type Querier interface {
 	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) ([]model.Span, error)
 	SearchSummaries(ctx context.Context, tenant string, req filter.Request, spansPerSet int) ([]query.TraceSummary, error)
+	SearchTraceQL(ctx context.Context, tenant string, req query.TraceQLRequest) ([]query.TraceQLResult, error)
 }
 
 // Options configures the handler.

@@ -13,6 +13,7 @@ import (
 
 	"waymark/internal/model"
 	"waymark/internal/query"
+	"waymark/internal/query/traceql"
 	"waymark/internal/store/filter"
 )
 
@@ -166,9 +167,22 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
 	defer cancel()
-	var results []query.TraceSummary
 	if p.q != "" {
-		writeError(w, http.StatusBadRequest, "TraceQL search is not available yet; use tags=")
+		tq, err := traceql.Parse(p.q)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid TraceQL query: "+err.Error())
+			return
+		}
+		if p.minDur != 0 || p.maxDur != 0 {
+			writeError(w, http.StatusBadRequest, "minDuration and maxDuration go with tags=; in TraceQL write { duration > 100ms }")
+			return
+		}
+		results, err := h.q.SearchTraceQL(ctx, tenant, query.TraceQLRequest{Query: tq, StartUnixNano: p.start, EndUnixNano: p.end, Limit: p.limit, SpansPerSet: p.spansPerSet})
+		if err != nil {
+			h.searchFailed(w, tenant, err)
+			return
+		}
+		writeJSON(w, appendTraceQLResponse(nil, results))
 		return
 	}
 	req := filter.Request{StartUnixNano: p.start, EndUnixNano: p.end, Conditions: p.tags, MinDurationNano: p.minDur, MaxDurationNano: p.maxDur, Limit: p.limit}
@@ -176,7 +190,7 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	results, err = h.q.SearchSummaries(ctx, tenant, req, p.spansPerSet)
+	results, err := h.q.SearchSummaries(ctx, tenant, req, p.spansPerSet)
 	if err != nil {
 		h.searchFailed(w, tenant, err)
 		return
@@ -193,21 +207,51 @@ func (h *handler) searchFailed(w http.ResponseWriter, tenant string, err error) 
 	writeError(w, http.StatusInternalServerError, err.Error())
 }
 
-// appendSearchResponse writes the search response Grafana reads.
+// appendSearchResponse writes the search response Grafana reads, for a
+// tag search: one spanset per trace holding the matched spans.
 func appendSearchResponse(dst []byte, results []query.TraceSummary) []byte {
 	dst = append(dst, `{"traces":[`...)
 	for i := range results {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendSearchTrace(dst, &results[i])
+		t := &results[i]
+		set := traceql.Spanset{Spans: make([]traceql.SpanMatch, len(t.Matched))}
+		for j := range t.Matched {
+			set.Spans[j] = traceql.SpanMatch{Span: &t.Matched[j]}
+		}
+		dst = appendSearchTrace(dst, t, []traceql.Spanset{set}, []int{t.MatchedCount})
 	}
+	return appendSearchMetrics(dst, len(results))
+}
+
+// appendTraceQLResponse writes the search response for a TraceQL query.
+func appendTraceQLResponse(dst []byte, results []query.TraceQLResult) []byte {
+	dst = append(dst, `{"traces":[`...)
+	for i := range results {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		r := &results[i]
+		matched := make([]int, len(r.SpanSets))
+		for j := range r.SpanSets {
+			matched[j] = len(r.SpanSets[j].Spans)
+		}
+		if len(matched) == 1 {
+			matched[0] = r.MatchedCount
+		}
+		dst = appendSearchTrace(dst, &r.TraceSummary, r.SpanSets, matched)
+	}
+	return appendSearchMetrics(dst, len(results))
+}
+
+func appendSearchMetrics(dst []byte, n int) []byte {
 	dst = append(dst, `],"metrics":{"inspectedTraces":`...)
-	dst = strconv.AppendInt(dst, int64(len(results)), 10)
+	dst = strconv.AppendInt(dst, int64(n), 10)
 	return append(dst, `,"completedJobs":1,"totalJobs":1}}`...)
 }
 
-func appendSearchTrace(dst []byte, t *query.TraceSummary) []byte {
+func appendSearchTrace(dst []byte, t *query.TraceSummary, sets []traceql.Spanset, matched []int) []byte {
 	dst = append(dst, `{"traceID":"`...)
 	dst = t.TraceID.AppendHex(dst)
 	dst = append(dst, `","rootServiceName":`...)
@@ -218,12 +262,24 @@ func appendSearchTrace(dst []byte, t *query.TraceSummary) []byte {
 	dst = strconv.AppendUint(dst, t.StartUnixNano, 10)
 	dst = append(dst, `","durationMs":`...)
 	dst = strconv.AppendUint(dst, t.DurationNano/1e6, 10)
-	spanSet := appendSpanSet(nil, t)
-	dst = append(dst, `,"spanSet":`...)
-	dst = append(dst, spanSet...)
 	dst = append(dst, `,"spanSets":[`...)
-	dst = append(dst, spanSet...)
-	dst = append(dst, `],"serviceStats":{`...)
+	var first []byte
+	for i := range sets {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		mark := len(dst)
+		dst = appendSpanSet(dst, &sets[i], matched[i])
+		if i == 0 {
+			first = append([]byte(nil), dst[mark:]...)
+		}
+	}
+	dst = append(dst, ']')
+	if first != nil {
+		dst = append(dst, `,"spanSet":`...)
+		dst = append(dst, first...)
+	}
+	dst = append(dst, `,"serviceStats":{`...)
 	first := true
 	for svc, st := range t.ServiceStats {
 		if !first {
@@ -242,10 +298,11 @@ func appendSearchTrace(dst []byte, t *query.TraceSummary) []byte {
 	return append(dst, "}}"...)
 }
 
-func appendSpanSet(dst []byte, t *query.TraceSummary) []byte {
+func appendSpanSet(dst []byte, set *traceql.Spanset, matched int) []byte {
 	dst = append(dst, `{"spans":[`...)
-	for i := range t.Matched {
-		s := &t.Matched[i]
+	for i := range set.Spans {
+		m := &set.Spans[i]
+		s := m.Span
 		if i > 0 {
 			dst = append(dst, ',')
 		}
@@ -263,11 +320,48 @@ func appendSpanSet(dst []byte, t *query.TraceSummary) []byte {
 		if s.StatusCode == model.StatusError {
 			dst = append(dst, `,{"key":"status","value":{"stringValue":"error"}}`...)
 		}
+		for _, a := range m.Attributes {
+			if a.Name == "resource.service.name" || a.Name == "span:status" || a.Name == "status" {
+				continue
+			}
+			dst = append(dst, `,{"key":`...)
+			dst = appendString(dst, attributeKey(a.Name))
+			dst = append(dst, `,"value":`...)
+			dst = appendAnyValue(dst, a.Value)
+			dst = append(dst, '}')
+		}
 		dst = append(dst, "]}"...)
 	}
-	dst = append(dst, `],"matched":`...)
-	dst = strconv.AppendInt(dst, int64(t.MatchedCount), 10)
+	dst = append(dst, ']')
+	if len(set.Attributes) > 0 {
+		dst = append(dst, `,"attributes":[`...)
+		for i, a := range set.Attributes {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"key":`...)
+			dst = appendString(dst, a.Name)
+			dst = append(dst, `,"value":`...)
+			dst = appendAnyValue(dst, a.Value)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `,"matched":`...)
+	dst = strconv.AppendInt(dst, int64(matched), 10)
 	return append(dst, '}')
+}
+
+// attributeKey turns a canonical TraceQL field name into the attribute key
+// Grafana shows: the scope prefix is dropped ("span.http.method" →
+// "http.method"); intrinsics keep their name.
+func attributeKey(name string) string {
+	for _, p := range []string{"span.", "resource.", "event.", "link.", "instrumentation."} {
+		if strings.HasPrefix(name, p) {
+			return name[len(p):]
+		}
+	}
+	return name
 }
 
 func orUnknown(s, alt string) string {
