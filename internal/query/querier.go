@@ -8,6 +8,7 @@ import (
 	"waymark/internal/model"
 	"waymark/internal/store"
 	"waymark/internal/store/filter"
+	"waymark/internal/store/summary"
 )
 
 // Querier answers queries from a Store.
@@ -112,4 +113,9 @@ func (q *Querier) Dependencies(ctx context.Context, tenant string, startUnixNano
 		out[i] = Dependency{Parent: d.Parent, Child: d.Child, CallCount: d.CallCount, ErrorCount: d.ErrorCount}
 	}
 	return out, nil
+}
+
+// Tags returns the attribute keys and values per scope seen in [start, end].
+func (q *Querier) Tags(ctx context.Context, tenant string, startUnixNano, endUnixNano uint64) (summary.Tags, error) {
+	return q.store.Tags(ctx, tenant, startUnixNano, endUnixNano)
 }

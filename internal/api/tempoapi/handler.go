@@ -47,12 +47,16 @@ const (
 
 type handler struct {
 	q    Querier
+	tq   TagQuerier
 	opts Options
 	log  *slog.Logger
 }
 
 // NewHandler returns the Tempo API handler.
-func NewHandler(q Querier, opts Options) http.Handler {
+func NewHandler(q interface {
+	Querier
+	TagQuerier
+}, opts Options) http.Handler {
 	if opts.DefaultTenant == "" {
 		opts.DefaultTenant = model.DefaultTenant
 	}
@@ -62,7 +66,7 @@ func NewHandler(q Querier, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{q: q, opts: opts, log: opts.Logger}
+	h := &handler{q: q, tq: q, opts: opts, log: opts.Logger}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/echo", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -72,6 +76,10 @@ func NewHandler(q Querier, opts Options) http.Handler {
 	mux.HandleFunc("GET /api/traces/{id}", h.traceV1)
 	mux.HandleFunc("GET /api/v2/traces/{id}", h.traceV2)
 	mux.HandleFunc("GET /api/search", h.search)
+	mux.HandleFunc("GET /api/search/tags", h.tagsV1)
+	mux.HandleFunc("GET /api/v2/search/tags", h.tagsV2)
+	mux.HandleFunc("GET /api/search/tag/{name}/values", h.tagValuesV1)
+	mux.HandleFunc("GET /api/v2/search/tag/{name}/values", h.tagValuesV2)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown API path %s", r.URL.Path))
 	})
