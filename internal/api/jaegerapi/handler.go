@@ -25,7 +25,8 @@ type Querier interface {
 	// where the trace lies; 0 means no hint.
 	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) ([]model.Span, error)
 	// SearchTraces returns whole traces matching req, newest first, at most
-	// req.Limit. req holds only equality conditions (no regular expressions).
+	// req.Limit. req holds only equality and inequality conditions, never
+	// regular expressions.
 	SearchTraces(ctx context.Context, tenant string, req filter.Request) ([][]model.Span, error)
 	// Services returns the tenant's service names, sorted.
 	Services(ctx context.Context, tenant string) ([]string, error)
