@@ -167,7 +167,7 @@ func (s *Store) Operations(ctx context.Context, tenant, service string) ([]head.
 		}
 	}
 	for _, b := range s.blocks.list(tenant) {
-		for _, op := range b.Meta().Operations {
+		for _, op := range b.sum.Operations {
 			if service != "" && op.Service != service {
 				continue
 			}
@@ -195,7 +195,7 @@ func (s *Store) Dependencies(ctx context.Context, tenant string, start, end uint
 		if (end != 0 && m.MinTimeUnixNano > end) || (start != 0 && m.MaxTimeUnixNano < start) {
 			continue
 		}
-		summary.MergeDependencies(edges, m.Dependencies)
+		summary.MergeDependencies(edges, b.sum.Dependencies)
 	}
 	return summary.SortedDependencies(edges), nil
 }
@@ -212,7 +212,7 @@ func (s *Store) Tags(ctx context.Context, tenant string, start, end uint64) (sum
 		if (end != 0 && m.MinTimeUnixNano > end) || (start != 0 && m.MaxTimeUnixNano < start) {
 			continue
 		}
-		tags.Merge(m.Tags.Tags())
+		tags.Merge(b.sum.Tags.Tags())
 	}
 	return tags, nil
 }
