@@ -97,6 +97,8 @@ func (s *Store) Search(ctx context.Context, tenant string, req filter.Request, f
 			return err
 		}
 	}
+	unlimited := req
+	unlimited.Limit = 0
 	// Blocks are ordered newest first. Once limit traces are known, a block
 	// whose newest span is older than the limit-th trace cannot change the
 	// newest-first answer.
@@ -120,7 +122,10 @@ func (s *Store) Search(ctx context.Context, tenant string, req filter.Request, f
 				break
 			}
 		}
-		if err := b.Search(ctx, &req, collect); err != nil {
+		// A block yields matches in trace-ID order, so it must not stop at
+		// the limit: the newest traces may come last. The query layer keeps
+		// this bounded by searching newest-first time windows.
+		if err := b.Search(ctx, &unlimited, collect); err != nil {
 			return fmt.Errorf("search block %s: %w", m.ID, err)
 		}
 	}
