@@ -3,8 +3,8 @@ package tempoapi
 import (
 	"cmp"
 	"encoding/base64"
-	"slices"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
