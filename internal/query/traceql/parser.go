@@ -83,7 +83,7 @@ func (p *parser) fail(pos int, what, hint string) {
 // unexpected fails on token t, saying what was expected instead.
 func (p *parser) unexpected(t token, expected string) {
 	if t.kind == tokError {
-		p.fail(t.pos, t.text, "")
+		p.fail(t.pos, t.text, t.str)
 	}
 	hint := ""
 	if expected != "" {
@@ -325,9 +325,12 @@ func (p *parser) parseSpansetAtom() SpansetExpr {
 
 func (p *parser) parseSpansetFilter() *SpansetFilter {
 	open := p.next()
-	if p.peek(0).kind == tokRBrace {
+	switch p.peek(0).kind {
+	case tokRBrace:
 		p.next()
 		return &SpansetFilter{}
+	case tokEOF:
+		p.expectClose(tokRBrace, open, "a condition or '}'")
 	}
 	p.enter(open)
 	start := p.peek(0)
@@ -563,6 +566,9 @@ func (p *parser) makeBinary(opTok, rhsTok token, op Op, lhs Expr, lt Type, rhs E
 		}
 		if lt != typeUnknown && lt != TypeString {
 			p.fail(opTok.pos, "cannot match "+article(lt)+" value against a regular expression", "")
+		}
+		if _, err := regexp.Compile(s.Str); err != nil {
+			p.fail(rhsTok.pos, "invalid regular expression "+strconv.Quote(s.Str), err.Error())
 		}
 		re, err := regexp.Compile("^(?:" + s.Str + ")$")
 		if err != nil {
