@@ -1,6 +1,7 @@
 package traceql
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -247,4 +248,38 @@ func conditionString(c filter.Condition) string {
 		return scope + " " + c.Key + " " + op
 	}
 	return scope + " " + c.Key + " " + op + " " + c.Value.AsString()
+}
+
+func TestEvalTooManySpansets(t *testing.T) {
+	var trace []model.Span
+	for i := 1; i <= 30; i++ {
+		trace = append(trace, model.Span{TraceID: model.TraceID{1}, SpanID: model.SpanID{byte(i)}, ParentSpanID: model.SpanID{byte(i - 1)}})
+	}
+	perSpan := `({} | by(span:id))`
+	cases := []struct {
+		name    string
+		query   string
+		wantErr bool
+		sets    int
+	}{
+		{"pairs within the limit", perSpan + " && " + perSpan, false, 900},
+		{"structural pairs within the limit", perSpan + " > " + perSpan, false, 29},
+		{"pairs of pairs", perSpan + " && " + perSpan + " && " + perSpan, true, 0},
+		{"structural pairs of pairs", perSpan + " >> " + perSpan + " >> " + perSpan, true, 0},
+		{"pairs inside a pipeline", `{} | ` + perSpan + " && " + perSpan + " && " + perSpan + ` | count() > 0`, true, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := mustParse(t, c.query).Eval(trace)
+			if c.wantErr {
+				if !errors.Is(err, ErrTooManySpansets) {
+					t.Fatalf("err = %v, want ErrTooManySpansets", err)
+				}
+				return
+			}
+			if err != nil || len(res) != c.sets {
+				t.Fatalf("%d spansets, %v; want %d", len(res), err, c.sets)
+			}
+		})
+	}
 }

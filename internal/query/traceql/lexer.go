@@ -200,9 +200,14 @@ func (l *lexer) lexWord() token {
 func (l *lexer) lexAttribute(start int, scope Scope) token {
 	var name strings.Builder
 	nameStart := l.pos
+	quoted := false
 	for l.pos < len(l.src) {
 		r, w := utf8.DecodeRuneInString(l.src[l.pos:])
 		if r == '"' {
+			if !quoted {
+				name.WriteString(l.src[nameStart:l.pos])
+				quoted = true
+			}
 			q := l.pos
 			l.pos++
 			closed := false
@@ -232,13 +237,19 @@ func (l *lexer) lexAttribute(start int, scope Scope) token {
 		if !isAttributeRune(r) {
 			break
 		}
-		name.WriteString(l.src[l.pos : l.pos+w])
+		if quoted {
+			name.WriteString(l.src[l.pos : l.pos+w])
+		}
 		l.pos += w
 	}
 	if l.pos == nameStart {
 		return l.fail(nameStart, "expected an attribute name after "+quoteTok(l.src[start:nameStart]), "")
 	}
-	return token{kind: tokAttribute, pos: start, end: l.pos, text: l.src[start:l.pos], str: name.String(), scope: scope}
+	str := name.String()
+	if !quoted {
+		str = l.src[nameStart:l.pos]
+	}
+	return token{kind: tokAttribute, pos: start, end: l.pos, text: l.src[start:l.pos], str: str, scope: scope}
 }
 
 // lexString lexes a double-quoted string with Go escapes, or a raw

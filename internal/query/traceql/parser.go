@@ -66,7 +66,8 @@ func (p *parser) peek(k int) token {
 
 func (p *parser) next() token {
 	t := p.peek(0)
-	p.ahead = p.ahead[1:]
+	n := copy(p.ahead, p.ahead[1:])
+	p.ahead = p.ahead[:n]
 	return t
 }
 
