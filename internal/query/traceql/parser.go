@@ -164,6 +164,8 @@ func (p *parser) parseQuery() *Query {
 	}
 	if t := p.peek(0); t.kind != tokEOF {
 		switch {
+		case len(q.Hints) > 0:
+			p.unexpected(t, "the end of the query; with(...) comes last")
 		case t.kind == tokLBrace:
 			p.unexpected(t, "'|' or the end of the query; join spanset filters with an operator such as && or >")
 		case q.Metrics != nil:

@@ -128,6 +128,7 @@ func TestParseErrors(t *testing.T) {
 		{"empty select", `{ } | select()`, 13, 1, 14, `select() needs at least one field at 1:14, as in select(resource.service.name)`},
 		{"select of number", `{ } | select(1)`, 13, 1, 14, `select() takes attributes or intrinsics at 1:14, as in select(span.http.url)`},
 		{"hint without value", `{ } with (most_recent)`, 21, 1, 22, `unexpected ')' at 1:22, expected '='`},
+		{"stage after hints", `{ } with (most_recent=true) | count() > 1`, 28, 1, 29, `unexpected '|' at 1:29, expected the end of the query; with(...) comes last`},
 		{"hint with field", `{ } with (x=span.a)`, 12, 1, 13, `a hint value must be a literal at 1:13, as in with(most_recent=true)`},
 		{"unknown scope", `{ parent.x = 1 }`, 2, 1, 3, `unknown attribute scope "parent" at 1:3, use span., resource., event., link., instrumentation. or a leading '.'`},
 		{"bad escape in name", `{ span."a\x" = 1 }`, 9, 1, 10, `invalid escape in quoted attribute name at 1:10, only \" and \\ are allowed`},
