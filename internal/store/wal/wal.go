@@ -166,14 +166,25 @@ func (w *WAL) Append(ctx context.Context, rec []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	var own []byte
+	if len(rec) >= ownBufferMin {
+		own = make([]byte, maxFramedLen(len(rec)))
+	}
 	w.mu.Lock()
 	if err := w.usableLocked(); err != nil {
 		w.mu.Unlock()
 		return err
 	}
 	w.appended = true
-	b := w.enqueueLocked(rec)
+	b, dst, off := w.reserveLocked(rec, own)
 	w.mu.Unlock()
+	if dst != nil {
+		// The writer waits for this framing before it writes the batch.
+		encodeRecord(dst, off, rec)
+		w.mu.Lock()
+		b.encoding--
+		w.mu.Unlock()
+	}
 	w.cond.Signal()
 
 	select {
