@@ -154,7 +154,7 @@ func open(dir string, segSize int64, reg prometheus.Registerer, logger *slog.Log
 }
 
 // Append writes rec to the log and returns once it is fsynced. Concurrent
-// Appends share one write and one fdatasync (group commit). rec may be
+// Appends share one fdatasync (group commit). rec may be
 // reused as soon as Append returns. If ctx ends first, Append returns its
 // error and the record may still be written. After Close it returns
 // ErrClosed; after a write or sync error it returns that error, and so does
