@@ -3,6 +3,7 @@ package receive
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"waymark/internal/model"
 )
@@ -13,6 +14,8 @@ import (
 type Sink struct {
 	next     model.Consumer
 	receiver string
+	limit    int64
+	tenant   string
 	log      *slog.Logger
 	m        *metrics
 }
@@ -21,7 +24,32 @@ type Sink struct {
 // Receiver* constants), feeding next.
 func NewSink(receiver string, next model.Consumer, opts Options) *Sink {
 	log := opts.logger().With("receiver", receiver)
-	return &Sink{next: next, receiver: receiver, log: log, m: newMetrics(opts.Registerer, receiver, log)}
+	return &Sink{
+		next:     next,
+		receiver: receiver,
+		limit:    opts.Limit(),
+		tenant:   opts.Tenant(),
+		log:      log,
+		m:        newMetrics(opts.Registerer, receiver, log),
+	}
+}
+
+// DefaultTenant returns the tenant of requests that name none.
+func (s *Sink) DefaultTenant() string { return s.tenant }
+
+// ReadHTTP returns the tenant and the decompressed body of r (see
+// TenantFromHTTP and ReadBody), counting the body's bytes, or counting the
+// failure and returning an error for Classify.
+func (s *Sink) ReadHTTP(r *http.Request) (tenant string, body []byte, err error) {
+	if tenant, err = TenantFromHTTP(r.Header, s.tenant); err == nil {
+		body, err = ReadBody(r, s.limit)
+	}
+	if err != nil {
+		s.Failed(err)
+		return "", nil, err
+	}
+	s.Received(len(body))
+	return tenant, body, nil
 }
 
 // Receiver returns the receiver name the Sink counts under.

@@ -22,7 +22,7 @@ const (
 // grpc.MaxRecvMsgSize (larger messages fail with RESOURCE_EXHAUSTED) and
 // imports the gzip codec.
 func RegisterGRPC(s grpc.ServiceRegistrar, next model.Consumer, opts receive.Options) {
-	srv := &grpcServer{sink: receive.NewSink(receive.ReceiverOTLPGRPC, next, opts), tenant: opts.Tenant()}
+	srv := &grpcServer{sink: receive.NewSink(receive.ReceiverOTLPGRPC, next, opts)}
 	s.RegisterService(&grpc.ServiceDesc{
 		ServiceName: traceServiceName,
 		HandlerType: (*exporter)(nil),
@@ -37,8 +37,7 @@ type exporter interface {
 }
 
 type grpcServer struct {
-	sink   *receive.Sink
-	tenant string
+	sink *receive.Sink
 }
 
 // handleExport is the gRPC method handler of Export.
@@ -58,7 +57,7 @@ func handleExport(srv any, ctx context.Context, dec func(any) error, interceptor
 }
 
 func (s *grpcServer) export(ctx context.Context, req *rawMessage) (*rawMessage, error) {
-	tenant, err := receive.TenantFromGRPC(ctx, s.tenant)
+	tenant, err := receive.TenantFromGRPC(ctx, s.sink.DefaultTenant())
 	if err != nil {
 		s.sink.Failed(err)
 		return nil, receive.GRPCError(err)

@@ -19,9 +19,7 @@ const TracesPath = "/v1/traces"
 
 // httpHandler serves OTLP/HTTP trace exports.
 type httpHandler struct {
-	sink   *receive.Sink
-	limit  int64
-	tenant string
+	sink *receive.Sink
 }
 
 // NewHTTPHandler returns the OTLP/HTTP handler. It serves POST /v1/traces
@@ -32,11 +30,7 @@ type httpHandler struct {
 // when the pipeline refuses). Other methods get 405, other content types
 // 415, other paths 404.
 func NewHTTPHandler(next model.Consumer, opts receive.Options) http.Handler {
-	h := &httpHandler{
-		sink:   receive.NewSink(receive.ReceiverOTLPHTTP, next, opts),
-		limit:  opts.Limit(),
-		tenant: opts.Tenant(),
-	}
+	h := &httpHandler{sink: receive.NewSink(receive.ReceiverOTLPHTTP, next, opts)}
 	mux := http.NewServeMux()
 	mux.Handle(TracesPath, h)
 	return mux
@@ -55,17 +49,11 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		receive.WriteHTTPError(w, err)
 		return
 	}
-	tenant, err := receive.TenantFromHTTP(r.Header, h.tenant)
+	tenant, body, err := h.sink.ReadHTTP(r)
 	if err != nil {
-		h.fail(w, isJSON, err)
+		h.writeError(w, isJSON, err)
 		return
 	}
-	body, err := receive.ReadBody(r, h.limit)
-	if err != nil {
-		h.fail(w, isJSON, err)
-		return
-	}
-	h.sink.Received(len(body))
 
 	var (
 		spans []model.Span
@@ -80,7 +68,9 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		otlp = body
 	}
 	if err != nil {
-		h.fail(w, isJSON, receive.Invalid(err))
+		err = receive.Invalid(err)
+		h.sink.Failed(err)
+		h.writeError(w, isJSON, err)
 		return
 	}
 	res, err := h.sink.Push(r.Context(), tenant, spans, otlp)
@@ -98,12 +88,6 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
-}
-
-// fail counts a request refused before decoding and answers it.
-func (h *httpHandler) fail(w http.ResponseWriter, isJSON bool, err error) {
-	h.sink.Failed(err)
-	h.writeError(w, isJSON, err)
 }
 
 // writeError answers err with a google.rpc.Status in the request's

@@ -1,10 +1,8 @@
 package otlp
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -114,38 +112,18 @@ func TestHTTP(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec.Reset()
 			rec.Fail(tc.consumeErr)
-			method, path, ct := tc.method, tc.path, tc.contentType
-			if method == "" {
-				method = http.MethodPost
-			}
+			path, ct := tc.path, tc.contentType
 			if path == "" {
 				path = "/v1/traces"
 			}
-			if ct == "" {
+			switch ct {
+			case "":
 				ct = "application/x-protobuf"
+			case "-":
+				ct = ""
 			}
-			req, err := http.NewRequest(method, srv.URL+path, bytes.NewReader(tc.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ct != "-" {
-				req.Header.Set("Content-Type", ct)
-			}
-			if tc.encoding != "" {
-				req.Header.Set("Content-Encoding", tc.encoding)
-			}
-			for k, v := range tc.header {
-				req.Header.Set(k, v)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			body, err := io.ReadAll(resp.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp, body := receivetest.Request{Method: tc.method, URL: srv.URL + path, ContentType: ct,
+				Encoding: tc.encoding, Header: tc.header, Body: tc.body}.Send(t)
 			if resp.StatusCode != tc.wantStatus {
 				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, tc.wantStatus)
 			}
