@@ -21,6 +21,7 @@ import (
 	"waymark/internal/query"
 	"waymark/internal/receive"
 	"waymark/internal/receive/otlp"
+	"waymark/internal/receive/zipkin"
 	"waymark/internal/store"
 	"waymark/internal/store/block"
 	"waymark/internal/store/bucket"
@@ -158,6 +159,12 @@ func (a *App) startListeners() error {
 		return err
 	}
 	if err := a.serveHTTP("otlp_http", "receivers.otlp_http_port", cfg.Receivers.OTLPHTTPPort, otlp.NewHTTPHandler(a.store, ropts)); err != nil {
+		return err
+	}
+
+	zipkinMux := http.NewServeMux()
+	zipkinMux.Handle("/api/", zipkin.NewHTTPHandler(a.store, ropts))
+	if err := a.serveHTTP("zipkin", "receivers.zipkin_port", cfg.Receivers.ZipkinPort, zipkinMux); err != nil {
 		return err
 	}
 
