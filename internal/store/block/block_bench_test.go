@@ -10,6 +10,7 @@ import (
 	"github.com/thanos-io/objstore/providers/filesystem"
 
 	"waymark/internal/model"
+	"waymark/internal/store/filter"
 )
 
 // cpuTime returns the CPU time the process has used, user plus system. On a
@@ -95,4 +96,52 @@ func reportLatency(b *testing.B, cpu time.Duration, lat []time.Duration) {
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+}
+
+// BenchmarkBlockSearch runs searches over a block of 100k spans: a limit-20
+// search by service and route, and full scans for a rare attribute value (a
+// generic key) and a rare route (a dedicated column).
+func BenchmarkBlockSearch(b *testing.B) {
+	blk, spans := benchBlock(b, 20_000)
+	rare := spans[len(spans)/3]
+	cases := []struct {
+		name string
+		req  filter.Request
+	}{
+		{"limit20", filter.Request{Limit: 20, Conditions: []filter.Condition{
+			{Scope: filter.ScopeResource, Key: "service.name", Op: filter.OpEq, Value: model.StringValue("service-2")},
+			{Scope: filter.ScopeSpan, Key: "http.route", Op: filter.OpEq, Value: model.StringValue("/api/v1/users/{id}")},
+		}}},
+		{"scan-rare-generic", filter.Request{Conditions: []filter.Condition{
+			{Scope: filter.ScopeAny, Key: "request.id", Op: filter.OpEq, Value: rare.Attributes[6].Value},
+		}}},
+		{"scan-rare-dedicated", filter.Request{Conditions: []filter.Condition{
+			{Scope: filter.ScopeSpan, Key: "http.route", Op: filter.OpEq, Value: model.StringValue("/api/v1/none/{id}")},
+		}}},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			req := tc.req
+			if err := req.Compile(); err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			lat := make([]time.Duration, 0, b.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			c0 := cpuTime(b)
+			for range b.N {
+				t0 := time.Now()
+				found := 0
+				if err := blk.Search(ctx, &req, func(filter.Match) bool { found++; return true }); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+				if tc.name == "limit20" && found != 20 || tc.name == "scan-rare-generic" && found != 1 {
+					b.Fatalf("found %d traces", found)
+				}
+			}
+			reportLatency(b, cpuTime(b)-c0, lat)
+		})
+	}
 }

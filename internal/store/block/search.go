@@ -26,6 +26,11 @@ func (b *Block) Search(ctx context.Context, req *filter.Request, fn func(filter.
 		return nil
 	}
 	s := &searcher{b: b, req: req, fn: fn, in: interner{}, dec: spanDecoder{extra: b.dedicated}}
+	for _, c := range req.Conditions {
+		if c.Scope != filter.ScopeIntrinsic && !slices.Contains(s.keys, c.Key) {
+			s.keys = append(s.keys, c.Key)
+		}
+	}
 	for rgi := range b.file.RowGroups() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -51,6 +56,7 @@ type searcher struct {
 	req     *filter.Request
 	fn      func(filter.Match) bool
 	in      interner
+	keys    []string // attribute keys the conditions look up
 	dec     spanDecoder
 	emitted int
 	buf     []parquet.Value
@@ -291,19 +297,34 @@ func (s *searcher) rowGroup(ctx context.Context, rgi int) (bool, error) {
 		return false, nil
 	}
 	runs := matchedRuns(matched)
-	full, err := s.b.fetchColumns(ctx, rgi, s.b.allColumns(), runs)
-	if err != nil {
-		return false, err
-	}
-	rr := newRowReader(full)
-	defer rr.close()
-	for _, run := range runs {
-		if stop, err := s.emitRows(ctx, rr, run, matched); stop || err != nil {
-			return stop, err
+	// Read whole rows a batch of runs at a time, so that a search that stops
+	// early (a limit) reads little.
+	for len(runs) > 0 {
+		n, rows := 0, int64(0)
+		for n < len(runs) && (n == 0 || rows+runs[n].to-runs[n].from <= maxRunRows) {
+			rows += runs[n].to - runs[n].from
+			n++
 		}
+		batch := runs[:n]
+		runs = runs[n:]
+		full, err := s.b.fetchColumns(ctx, rgi, s.b.allColumns(), batch)
+		if err != nil {
+			return false, err
+		}
+		rr := newRowReader(full)
+		for _, run := range batch {
+			if stop, err := s.emitRows(ctx, rr, run, matched); stop || err != nil {
+				rr.close()
+				return stop, err
+			}
+		}
+		rr.close()
 	}
 	return s.flush(), nil
 }
+
+// maxRunRows bounds the rows of one run and of one batch of runs read whole.
+const maxRunRows = 512
 
 // runGap is the largest number of unmatched rows read through, rather than
 // sought over, between two matched rows.
@@ -313,7 +334,7 @@ const runGap = 256
 func matchedRuns(matched []int64) []rowRange {
 	var runs []rowRange
 	for _, row := range matched {
-		if n := len(runs); n > 0 && row < runs[n-1].to+runGap {
+		if n := len(runs); n > 0 && row < runs[n-1].to+runGap && row-runs[n-1].from < maxRunRows {
 			runs[n-1].to = row + 1
 			continue
 		}
@@ -381,10 +402,10 @@ func (s *searcher) matchRows(ctx context.Context, rg parquet.RowGroup, p *rgPlan
 		read(true, d.leaf, &pc.ded[i])
 	}
 	if err == nil && p.spanGeneric {
-		pc.spanAttrs, err = readAttrColumns(ctx, rg, &cols.spanAttrs, r.from, r.to, s.in)
+		pc.spanAttrs, err = readAttrColumns(ctx, rg, &cols.spanAttrs, r.from, r.to, s.keys, s.in)
 	}
 	if err == nil && p.resGeneric {
-		pc.resAttrs, err = readAttrColumns(ctx, rg, &cols.resAttrs, r.from, r.to, s.in)
+		pc.resAttrs, err = readAttrColumns(ctx, rg, &cols.resAttrs, r.from, r.to, s.keys, s.in)
 	}
 	if err != nil {
 		return nil, err
