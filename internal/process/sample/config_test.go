@@ -2,8 +2,9 @@ package sample
 
 import (
 	"math"
-	"strings"
 	"testing"
+
+	"waymark/internal/configtest"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -30,21 +31,7 @@ func TestConfigValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := tt.cfg
-			err := tt.cfg.Validate()
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("Validate() = nil, want errors")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
+			configtest.WantErrors(t, tt.cfg.Validate(), tt.want...)
 			if before.Mode != tt.cfg.Mode || before.SamplingPercentage != tt.cfg.SamplingPercentage {
 				t.Error("Validate changed the config")
 			}
