@@ -12,10 +12,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
-	"waymark/internal/configtest"
 	"waymark/internal/model"
+	"waymark/internal/testkit"
 )
 
 func openTest(t testing.TB, dir string, cfg Config, reg prometheus.Registerer) *Queue {
@@ -177,7 +176,7 @@ func TestPutErrors(t *testing.T) {
 	if _, err := q.Get(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Errorf("Get after Close = %v, want ErrClosed", err)
 	}
-	if got := counter(t, reg, "waymark_queue_enqueue_failures_total", "too_large"); got != 1 {
+	if got := testkit.MetricValue(t, reg, "waymark_queue_enqueue_failures_total", "too_large"); got != 1 {
 		t.Errorf("too_large failures = %v, want 1", got)
 	}
 }
@@ -200,10 +199,10 @@ func TestFullDropOldest(t *testing.T) {
 	if st := q.Stats(); st.PendingItems != 10 || st.PendingBytes != 1000 {
 		t.Errorf("stats = %+v, want 10 items, 1000 bytes", st)
 	}
-	if got := counter(t, reg, "waymark_queue_dropped_items_total", ""); got != 15 {
+	if got := testkit.MetricValue(t, reg, "waymark_queue_dropped_items_total", ""); got != 15 {
 		t.Errorf("dropped = %v, want 15", got)
 	}
-	if got := gauge(t, reg, "waymark_queue_pending_bytes"); got != 1000 {
+	if got := testkit.MetricValue(t, reg, "waymark_queue_pending_bytes", ""); got != 1000 {
 		t.Errorf("pending bytes gauge = %v, want 1000", got)
 	}
 	closeTest(t, q)
@@ -226,7 +225,7 @@ func TestFullRefuse(t *testing.T) {
 	}
 	ack(t, q, get(t, q))
 	put(t, q, "c")
-	if got := counter(t, reg, "waymark_queue_enqueue_failures_total", "full"); got != 1 {
+	if got := testkit.MetricValue(t, reg, "waymark_queue_enqueue_failures_total", "full"); got != 1 {
 		t.Errorf("full failures = %v, want 1", got)
 	}
 }
@@ -351,7 +350,7 @@ func TestTornTail(t *testing.T) {
 			if got := drain(t, q); strings.Join(got, ",") != strings.Join(want, ",") {
 				t.Fatalf("got %v, want %v", got, want)
 			}
-			if got := counter(t, reg, "waymark_queue_truncated_bytes_total", ""); got <= 0 {
+			if got := testkit.MetricValue(t, reg, "waymark_queue_truncated_bytes_total", ""); got <= 0 {
 				t.Errorf("truncated bytes = %v, want > 0", got)
 			}
 		})
@@ -431,38 +430,6 @@ func TestConfigValidate(t *testing.T) {
 		{"segment above capacity", Config{CapacityBytes: 10, SegmentBytes: 20}, []string{"segment_bytes: 20 is larger"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { configtest.WantErrors(t, tt.cfg.Validate(), tt.want...) })
+		t.Run(tt.name, func(t *testing.T) { testkit.WantErrors(t, tt.cfg.Validate(), tt.want...) })
 	}
-}
-
-func counter(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
-	t.Helper()
-	for _, m := range metricFamily(t, reg, name) {
-		if label == "" || len(m.GetLabel()) > 0 && m.GetLabel()[0].GetValue() == label {
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
-}
-
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	for _, m := range metricFamily(t, reg, name) {
-		return m.GetGauge().GetValue()
-	}
-	return 0
-}
-
-func metricFamily(t *testing.T, reg *prometheus.Registry, name string) []*dto.Metric {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()
-		}
-	}
-	return nil
 }

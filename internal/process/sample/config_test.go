@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"waymark/internal/configtest"
+	"waymark/internal/testkit"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -31,7 +31,7 @@ func TestConfigValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := tt.cfg
-			configtest.WantErrors(t, tt.cfg.Validate(), tt.want...)
+			testkit.WantErrors(t, tt.cfg.Validate(), tt.want...)
 			if before.Mode != tt.cfg.Mode || before.SamplingPercentage != tt.cfg.SamplingPercentage {
 				t.Error("Validate changed the config")
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"waymark/internal/model"
+	"waymark/internal/testkit"
 )
 
 // capture is a model.Consumer that records the batches it gets.
@@ -218,7 +219,7 @@ func TestConsume(t *testing.T) {
 		{"waymark_sampler_errors_total", "bad_tracestate", 1},
 	}
 	for _, c := range checks {
-		if got := counterValue(t, reg, c.metric, c.labels); got != c.want {
+		if got := testkit.MetricValue(t, reg, c.metric, c.labels); got != c.want {
 			t.Errorf("%s{%s} = %v, want %v", c.metric, c.labels, got, c.want)
 		}
 	}
@@ -231,28 +232,6 @@ func TestConsume(t *testing.T) {
 	if len(next.batches) != 1 {
 		t.Errorf("empty batch was passed on")
 	}
-}
-
-// counterValue reads one labelled counter from reg.
-func counterValue(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if lp.GetValue() == label {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
 }
 
 func TestConsumeKeepsOTLPWhenUnchanged(t *testing.T) {
