@@ -1,13 +1,18 @@
 // Package testkit holds small helpers shared by Waymark's tests: checking
 // that Config.Validate reports every bad field by its YAML key, and reading
-// metrics from a test registry. It is imported only by tests.
+// metrics from a test registry, and a Sink that records what a pipeline
+// stage passes on. It is imported only by tests.
 package testkit
 
 import (
+	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"waymark/internal/model"
 )
 
 // WantErrors fails t unless err mentions every string in want; with no
@@ -51,4 +56,35 @@ func MetricValue(t testing.TB, reg prometheus.Gatherer, name, label string) floa
 		}
 	}
 	return sum
+}
+
+// Sink is a model.Consumer that records the batches it gets. It is safe
+// for concurrent use.
+type Sink struct {
+	mu      sync.Mutex
+	batches []model.Batch
+}
+
+// Consume records b.
+func (s *Sink) Consume(_ context.Context, b model.Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batches = append(s.batches, b)
+	return nil
+}
+
+// Batches returns the batches received so far.
+func (s *Sink) Batches() []model.Batch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]model.Batch(nil), s.batches...)
+}
+
+// Spans returns the spans of every batch received so far, in order.
+func (s *Sink) Spans() []model.Span {
+	var out []model.Span
+	for _, b := range s.Batches() {
+		out = append(out, b.Spans...)
+	}
+	return out
 }

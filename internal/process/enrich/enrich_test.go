@@ -11,13 +11,6 @@ import (
 	"waymark/internal/testkit"
 )
 
-type capture struct{ batches []model.Batch }
-
-func (c *capture) Consume(_ context.Context, b model.Batch) error {
-	c.batches = append(c.batches, b)
-	return nil
-}
-
 func str(k, v string) model.Attribute { return model.Attribute{Key: k, Value: model.StringValue(v)} }
 
 func render(attrs model.Attributes) map[string]string {
@@ -96,7 +89,7 @@ func TestEnrich(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			next := &capture{}
+			next := &testkit.Sink{}
 			e, err := New(tt.cfg, next, nil, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
@@ -110,7 +103,7 @@ func TestEnrich(t *testing.T) {
 			if err := e.Consume(context.Background(), model.Batch{Spans: spans, OTLP: []byte{1}}); err != nil {
 				t.Fatal(err)
 			}
-			got := next.batches[0].Spans
+			got := next.Batches()[0].Spans
 			if got[0].Resource != got[1].Resource {
 				t.Error("spans of one resource no longer share it")
 			}
@@ -126,8 +119,8 @@ func TestEnrich(t *testing.T) {
 			if !equal(render(orig.Attributes), render(origAttrs)) {
 				t.Error("the shared resource was changed in place")
 			}
-			if (next.batches[0].OTLP != nil) != tt.same {
-				t.Errorf("OTLP kept = %v, want %v", next.batches[0].OTLP != nil, tt.same)
+			if (next.Batches()[0].OTLP != nil) != tt.same {
+				t.Errorf("OTLP kept = %v, want %v", next.Batches()[0].OTLP != nil, tt.same)
 			}
 		})
 	}
@@ -147,7 +140,7 @@ func equal(a, b map[string]string) bool {
 
 func TestUnchangedBatchKeepsOTLP(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	next := &capture{}
+	next := &testkit.Sink{}
 	e, err := New(DefaultConfig(), next, reg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +150,7 @@ func TestUnchangedBatchKeepsOTLP(t *testing.T) {
 	if err := e.Consume(context.Background(), model.Batch{Spans: spans, OTLP: []byte{1}}); err != nil {
 		t.Fatal(err)
 	}
-	if next.batches[0].OTLP == nil || next.batches[0].Spans[0].Resource != res {
+	if next.Batches()[0].OTLP == nil || next.Batches()[0].Spans[0].Resource != res {
 		t.Error("an unchanged batch lost its OTLP bytes or resource")
 	}
 	spans = []model.Span{{Resource: res, Attributes: model.Attributes{str("http.request.header.cookie", "c")}}}

@@ -15,26 +15,10 @@ import (
 	"waymark/internal/testkit"
 )
 
-// capture is a model.Consumer that records the batches it gets.
-type capture struct{ batches []model.Batch }
-
-func (c *capture) Consume(_ context.Context, b model.Batch) error {
-	c.batches = append(c.batches, b)
-	return nil
-}
-
-func (c *capture) spans() []model.Span {
-	var out []model.Span
-	for _, b := range c.batches {
-		out = append(out, b.Spans...)
-	}
-	return out
-}
-
 func newTestSampler(t testing.TB, cfg Config, next model.Consumer, reg prometheus.Registerer) *Sampler {
 	t.Helper()
 	if next == nil {
-		next = &capture{}
+		next = &testkit.Sink{}
 	}
 	s, err := New(cfg, next, reg, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -177,7 +161,7 @@ func TestRateTables(t *testing.T) {
 
 func TestConsume(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	next := &capture{}
+	next := &testkit.Sink{}
 	s := newTestSampler(t, Config{SamplingPercentage: 50}, next, reg)
 	checkout := &model.Resource{ServiceName: "checkout"}
 	cart := &model.Resource{ServiceName: "cart"}
@@ -191,10 +175,10 @@ func TestConsume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(next.batches) != 1 {
-		t.Fatalf("got %d batches, want 1", len(next.batches))
+	if len(next.Batches()) != 1 {
+		t.Fatalf("got %d batches, want 1", len(next.Batches()))
 	}
-	b := next.batches[0]
+	b := next.Batches()[0]
 	var names []string
 	for _, sp := range b.Spans {
 		names = append(names, sp.Name+"|"+sp.TraceState)
@@ -229,19 +213,19 @@ func TestConsume(t *testing.T) {
 	if err := s.Consume(context.Background(), model.Batch{Spans: drop}); err != nil {
 		t.Fatal(err)
 	}
-	if len(next.batches) != 1 {
+	if len(next.Batches()) != 1 {
 		t.Errorf("empty batch was passed on")
 	}
 }
 
 func TestConsumeKeepsOTLPWhenUnchanged(t *testing.T) {
-	next := &capture{}
+	next := &testkit.Sink{}
 	s := newTestSampler(t, Config{SamplingPercentage: 50}, next, nil)
 	spans := []model.Span{{TraceID: mustTraceID(t, "ffffffffffffffffffffffffffffffff"), TraceState: "ot=th:c"}}
 	if err := s.Consume(context.Background(), model.Batch{Spans: spans, OTLP: []byte{1}}); err != nil {
 		t.Fatal(err)
 	}
-	if next.batches[0].OTLP == nil {
+	if next.Batches()[0].OTLP == nil {
 		t.Error("OTLP cleared although no span changed")
 	}
 }
@@ -249,7 +233,7 @@ func TestConsumeKeepsOTLPWhenUnchanged(t *testing.T) {
 func TestMetricsRegistration(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	newTestSampler(t, DefaultConfig(), nil, reg)
-	if _, err := New(DefaultConfig(), &capture{}, reg, slog.New(slog.DiscardHandler)); err == nil {
+	if _, err := New(DefaultConfig(), &testkit.Sink{}, reg, slog.New(slog.DiscardHandler)); err == nil {
 		t.Error("registering twice on one registry succeeded")
 	}
 	mfs, err := reg.Gather()
@@ -281,10 +265,10 @@ func TestConsistentAcrossSamplers(t *testing.T) {
 	for _, cfg := range modes {
 		t.Run(string(cfg.Mode), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
-			var caps [3]*capture
+			var caps [3]*testkit.Sink
 			var samplers [3]*Sampler
 			for i := range samplers {
-				caps[i] = &capture{}
+				caps[i] = &testkit.Sink{}
 				samplers[i] = newTestSampler(t, cfg, caps[i], nil)
 			}
 			const traces = 10000
@@ -301,7 +285,7 @@ func TestConsistentAcrossSamplers(t *testing.T) {
 					t.Fatal(err)
 				}
 				sets[i] = map[model.TraceID]bool{}
-				for _, sp := range caps[i].spans() {
+				for _, sp := range caps[i].Spans() {
 					sets[i][sp.TraceID] = true
 				}
 			}

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"waymark/internal/model"
+	"waymark/internal/testkit"
 )
 
 // seededIDs is a deterministic sdktrace.IDGenerator.
@@ -103,13 +104,13 @@ func TestSDKUpstreamNoDoubleSampling(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			next := &capture{}
+			next := &testkit.Sink{}
 			s := newTestSampler(t, tt.cfg, next, nil)
 			in := append([]model.Span(nil), spans...)
 			if err := s.Consume(context.Background(), model.Batch{Spans: in}); err != nil {
 				t.Fatal(err)
 			}
-			kept := traceSet(next.spans())
+			kept := traceSet(next.Spans())
 			frac := float64(len(kept)) / traces
 			if d := frac - tt.wantFrac; d > 0.01 || d < -0.01 {
 				t.Errorf("kept %.4f of traces, want %.4f", frac, tt.wantFrac)
@@ -122,7 +123,7 @@ func TestSDKUpstreamNoDoubleSampling(t *testing.T) {
 					t.Fatalf("trace %s kept incomplete: %d of 2 spans", id, n)
 				}
 			}
-			for _, sp := range next.spans() {
+			for _, sp := range next.Spans() {
 				ts, err := ParseTraceState(sp.TraceState)
 				if err != nil || !ts.HasTH || ts.TH.String() != tt.wantTH {
 					t.Fatalf("kept span tracestate %q, want th:%s", sp.TraceState, tt.wantTH)
