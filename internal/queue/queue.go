@@ -37,9 +37,10 @@ type Item struct {
 
 // Stats is a snapshot of the queue's contents.
 type Stats struct {
-	// PendingItems and PendingBytes count the items not yet acked in
-	// order, delivered or not, and their bytes on disk.
+	// PendingItems counts the items not yet acked in order, delivered or
+	// not.
 	PendingItems int64
+	// PendingBytes is their size on disk, record headers included.
 	PendingBytes int64
 }
 

@@ -47,10 +47,11 @@ type TLSConfig struct {
 	Insecure bool `yaml:"insecure"`
 	// CAFile is a PEM bundle of roots to trust; empty means the system roots.
 	CAFile string `yaml:"ca_file"`
-	// CertFile and KeyFile are a PEM client certificate and key for mutual
-	// TLS; both empty means none.
+	// CertFile is a PEM client certificate for mutual TLS; empty means
+	// none. It needs KeyFile.
 	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
+	// KeyFile is the PEM key of CertFile.
+	KeyFile string `yaml:"key_file"`
 	// ServerName overrides the name checked in the server's certificate;
 	// empty means the endpoint's host.
 	ServerName string `yaml:"server_name"`

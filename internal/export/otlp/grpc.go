@@ -110,6 +110,7 @@ type rawMessage []byte
 // rawCodec passes rawMessage bytes through gRPC unchanged.
 type rawCodec struct{}
 
+// Marshal returns a rawMessage's bytes.
 func (rawCodec) Marshal(v any) ([]byte, error) {
 	m, ok := v.(*rawMessage)
 	if !ok {
@@ -118,6 +119,7 @@ func (rawCodec) Marshal(v any) ([]byte, error) {
 	return *m, nil
 }
 
+// Unmarshal copies data into a rawMessage.
 func (rawCodec) Unmarshal(data []byte, v any) error {
 	m, ok := v.(*rawMessage)
 	if !ok {
@@ -127,4 +129,5 @@ func (rawCodec) Unmarshal(data []byte, v any) error {
 	return nil
 }
 
+// Name is "proto", so requests carry content-type application/grpc+proto.
 func (rawCodec) Name() string { return "proto" }

@@ -182,3 +182,13 @@ func parseHex(s string) (uint64, bool) {
 	}
 	return v, true
 }
+
+// AdjustedCount returns the adjusted count (1/p) a span's tracestate
+// carries in its "th" value; ok is false when there is no valid "th".
+func AdjustedCount(traceState string) (count float64, ok bool) {
+	ts, err := ParseTraceState(traceState)
+	if err != nil || !ts.HasTH {
+		return 0, false
+	}
+	return ts.TH.AdjustedCount(), true
+}

@@ -110,6 +110,22 @@ func TestAdjustedCount(t *testing.T) {
 			}
 		})
 	}
+	for _, tt := range []struct {
+		ts   string
+		want float64
+		ok   bool
+	}{
+		{"ot=rv:fdc80d0b42008d;th:fd74,rojo=1", 16384.0 / 163, true},
+		{"ot=th:8", 2, true},
+		{"", 0, false},
+		{"ot=rv:fdc80d0b42008d", 0, false},
+		{"ot=th:zz", 0, false},
+	} {
+		got, ok := AdjustedCount(tt.ts)
+		if ok != tt.ok || math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("AdjustedCount(%q) = %v, %v; want %v, %v", tt.ts, got, ok, tt.want, tt.ok)
+		}
+	}
 	if got := MaxThreshold.AdjustedCount(); got != 0 {
 		t.Errorf("adjusted count of MaxThreshold = %v, want 0", got)
 	}

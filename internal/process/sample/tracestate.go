@@ -21,10 +21,12 @@ var ErrTraceState = errors.New("invalid tracestate")
 // "rv" and "th", are kept verbatim and in order.
 type TraceState struct {
 	// RV is the explicit randomness ("rv"), valid when HasRV.
-	RV    Randomness
+	RV Randomness
+	// HasRV says the tracestate carries "rv".
 	HasRV bool
 	// TH is the rejection threshold ("th"), valid when HasTH.
-	TH    Threshold
+	TH Threshold
+	// HasTH says the tracestate carries "th".
 	HasTH bool
 
 	otExtra string // other "ot" sub-keys, ';'-separated
