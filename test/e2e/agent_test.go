@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -23,6 +21,7 @@ import (
 	"waymark/internal/process/enrich"
 	"waymark/internal/process/sample"
 	"waymark/internal/queue"
+	"waymark/internal/testkit"
 )
 
 // agentPath chains enrich → sample → batch → enqueue into q, as the agent
@@ -85,16 +84,7 @@ type otlpBackend struct {
 }
 
 func (b *otlpBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var rd io.Reader = r.Body
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		rd = zr
-	}
-	body, err := io.ReadAll(rd)
+	body, err := testkit.ReadBody(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return

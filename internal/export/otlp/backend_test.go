@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -19,11 +18,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
+
+	"waymark/internal/testkit"
 )
 
 // failure is one answer a test backend gives before it accepts.
@@ -138,19 +138,12 @@ func httpHandler(t *testing.T, b *backend) http.Handler {
 			http.Error(w, "not found", http.StatusNotFound)
 			return
 		}
-		var body io.Reader = r.Body
 		if r.Header.Get("Content-Encoding") == "gzip" {
-			zr, err := gzip.NewReader(r.Body)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			body = zr
 			b.mu.Lock()
 			b.gzipped = true
 			b.mu.Unlock()
 		}
-		data, err := io.ReadAll(body)
+		data, err := testkit.ReadBody(r)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
