@@ -32,21 +32,35 @@ func (e *Enqueuer) Consume(ctx context.Context, b model.Batch) error {
 	if len(b.Spans) == 0 {
 		return nil
 	}
-	req := b.OTLP
-	if req == nil {
-		var err error
-		req, err = ptraceotlp.NewExportRequestFromTraces(model.TracesFromSpans(b.Spans)).MarshalProto()
-		if err != nil {
-			return fmt.Errorf("encode batch: %w", err)
-		}
-	}
 	tenant := b.Tenant
 	if tenant == "" {
 		tenant = model.DefaultTenant
 	}
-	item := AppendQueueItem(make([]byte, 0, len(req)+len(tenant)+16), QueueItem{Tenant: tenant, Spans: len(b.Spans), Request: req})
+	item, err := encodeItem(tenant, b)
+	if err != nil {
+		return err
+	}
 	if err := e.q.Put(ctx, item); err != nil {
 		return fmt.Errorf("enqueue batch: %w", err)
 	}
 	return nil
+}
+
+// encodeItem builds the queue item of b, preferring the receiver's bytes,
+// then the direct encoder, then pdata for the rare array and map values.
+func encodeItem(tenant string, b model.Batch) ([]byte, error) {
+	switch {
+	case b.OTLP != nil:
+		return AppendQueueItem(make([]byte, 0, maxItemHeader+len(tenant)+len(b.OTLP)), QueueItem{Tenant: tenant, Spans: len(b.Spans), Request: b.OTLP}), nil
+	case encodable(b.Spans):
+		enc := requestEncoder{spanSizes: make([]int, 0, len(b.Spans))}
+		n := enc.size(b.Spans)
+		item := appendItemHeader(make([]byte, 0, maxItemHeader+len(tenant)+n), tenant, len(b.Spans))
+		return enc.appendRequest(item, b.Spans), nil
+	}
+	req, err := ptraceotlp.NewExportRequestFromTraces(model.TracesFromSpans(b.Spans)).MarshalProto()
+	if err != nil {
+		return nil, fmt.Errorf("encode batch: %w", err)
+	}
+	return AppendQueueItem(make([]byte, 0, maxItemHeader+len(tenant)+len(req)), QueueItem{Tenant: tenant, Spans: len(b.Spans), Request: req}), nil
 }

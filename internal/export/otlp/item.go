@@ -32,12 +32,19 @@ type QueueItem struct {
 
 // AppendQueueItem appends the encoding of it to dst.
 func AppendQueueItem(dst []byte, it QueueItem) []byte {
-	dst = append(dst, itemVersion)
-	dst = binary.AppendUvarint(dst, uint64(it.Spans))
-	dst = binary.AppendUvarint(dst, uint64(len(it.Tenant)))
-	dst = append(dst, it.Tenant...)
-	return append(dst, it.Request...)
+	return append(appendItemHeader(dst, it.Tenant, it.Spans), it.Request...)
 }
+
+// appendItemHeader appends everything of an item before its request.
+func appendItemHeader(dst []byte, tenant string, spans int) []byte {
+	dst = append(dst, itemVersion)
+	dst = binary.AppendUvarint(dst, uint64(spans))
+	dst = binary.AppendUvarint(dst, uint64(len(tenant)))
+	return append(dst, tenant...)
+}
+
+// maxItemHeader bounds the header's size apart from the tenant.
+const maxItemHeader = 1 + 2*binary.MaxVarintLen64
 
 // DecodeQueueItem decodes an item; Request aliases b.
 func DecodeQueueItem(b []byte) (QueueItem, error) {
