@@ -3,6 +3,7 @@ package otlp
 import (
 	"bytes"
 	"testing"
+	"time"
 )
 
 func FuzzDecodeQueueItem(f *testing.F) {
@@ -22,6 +23,18 @@ func FuzzDecodeQueueItem(f *testing.F) {
 		again, err := DecodeQueueItem(AppendQueueItem(nil, it))
 		if err != nil || again.Tenant != it.Tenant || again.Spans != it.Spans || !bytes.Equal(again.Request, it.Request) {
 			t.Fatalf("round trip of %+v gave %+v, %v", it, again, err)
+		}
+	})
+}
+
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, s := range []string{"5", "0", "-1", "99999999999999999999", "Fri, 02 Jan 2026 03:04:35 GMT", "soon", ""} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		if d := parseRetryAfter(v, now); d < 0 || d > maxRetryAfter {
+			t.Fatalf("parseRetryAfter(%q) = %v, outside [0, %v]", v, d, maxRetryAfter)
 		}
 	})
 }

@@ -30,6 +30,10 @@ type Config struct {
 	Attributes map[string]string `yaml:"attributes"`
 	// Rules change span and resource attributes, in order. Nil means none.
 	Rules []Rule `yaml:"rules"`
+	// HashSalt is prepended to values before the hash action hashes them,
+	// so short values such as user IDs cannot be found by hashing
+	// guesses. Empty means unsalted.
+	HashSalt string `yaml:"hash_salt"`
 }
 
 // Actions of a Rule.
@@ -49,7 +53,7 @@ const (
 // Rule changes one attribute wherever it appears in its scope.
 type Rule struct {
 	// Action is rename, delete or hash (the value becomes the lowercase
-	// hex SHA-256 of its text form).
+	// hex SHA-256 of the salt followed by its text form).
 	Action string `yaml:"action"`
 	// Key is the attribute the rule acts on.
 	Key string `yaml:"key"`

@@ -26,6 +26,7 @@ type Enricher struct {
 
 type rule struct {
 	action, key, newKey string
+	salt                string // for hash
 }
 
 var _ model.Consumer = (*Enricher)(nil)
@@ -61,7 +62,7 @@ func New(cfg Config, next model.Consumer, reg prometheus.Registerer, log *slog.L
 	}
 	sort.Slice(e.add, func(i, j int) bool { return e.add[i].Key < e.add[j].Key })
 	for _, r := range cfg.Rules {
-		rr := rule{action: r.Action, key: r.Key, newKey: r.NewKey}
+		rr := rule{action: r.Action, key: r.Key, newKey: r.NewKey, salt: cfg.HashSalt}
 		if r.Scope != ScopeResource {
 			e.spanRules = append(e.spanRules, rr)
 		}
@@ -186,7 +187,7 @@ func apply(attrs model.Attributes, r rule, counts *[numActions]int) (model.Attri
 		counts[actionDelete]++
 		return append(attrs[:i], attrs[i+1:]...), true
 	case ActionHash:
-		sum := sha256.Sum256([]byte(attrs[i].Value.AsString()))
+		sum := sha256.Sum256([]byte(r.salt + attrs[i].Value.AsString()))
 		attrs[i].Value = model.StringValue(hex.EncodeToString(sum[:]))
 		counts[actionHash]++
 		return attrs, true

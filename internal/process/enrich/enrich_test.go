@@ -63,6 +63,12 @@ func TestEnrich(t *testing.T) {
 			wantSpan: map[string]string{"enduser.id": authHash},
 		},
 		{
+			name:     "salted hash",
+			cfg:      Config{HashSalt: "pepper", Rules: []Rule{{Action: ActionHash, Key: "enduser.id"}}},
+			span:     model.Attributes{str("enduser.id", "alice")},
+			wantSpan: map[string]string{"enduser.id": "b1b68da447843a6519d8dd7a9c13c90aa1148805cbe55810f86712e6c294ff36"},
+		},
+		{
 			name: "rename replaces existing target",
 			cfg:  Config{Rules: []Rule{{Action: ActionRename, Key: "http.status_code", NewKey: "http.response.status_code"}}},
 			span: model.Attributes{{Key: "http.response.status_code", Value: model.IntValue(1)},
