@@ -334,3 +334,25 @@ func TestDecodeJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeProtoReportsLegacySpans(t *testing.T) {
+	legacy := field(nil, 1, field(nil, 1000, field(nil, 2, spanBytes())))
+	ignored := field(nil, 1, append(field(nil, 2, field(nil, 2, spanBytes())), field(nil, 1000, field(nil, 2, spanBytes()))...))
+	cases := []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"current", marshal(t, receivetest.WorkloadTraces(3, 1, false)), false},
+		{"legacy only", legacy, true},
+		{"legacy beside current", ignored, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got, err := decodeProto(nil, tc.b)
+			if err != nil || got != tc.want {
+				t.Fatalf("legacy %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}

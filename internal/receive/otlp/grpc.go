@@ -36,13 +36,17 @@ func (s *grpcServer) export(ctx context.Context, req []byte) ([]byte, error) {
 		return nil, receive.GRPCError(err)
 	}
 	s.sink.Received(len(req))
-	spans, err := DecodeProto(nil, req)
+	spans, legacy, err := decodeProto(nil, req)
 	if err != nil {
 		err = receive.Invalid(err)
 		s.sink.Failed(err)
 		return nil, receive.GRPCError(err)
 	}
-	res, err := s.sink.Push(ctx, tenant, spans, req)
+	otlp := req
+	if legacy {
+		otlp = nil
+	}
+	res, err := s.sink.Push(ctx, tenant, spans, otlp)
 	if err != nil {
 		return nil, receive.GRPCError(err)
 	}

@@ -61,8 +61,10 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case isJSON:
 		spans, err = DecodeJSON(nil, body)
 	default:
-		spans, err = DecodeProto(nil, body)
-		otlp = body
+		var legacy bool
+		if spans, legacy, err = decodeProto(nil, body); !legacy {
+			otlp = body
+		}
 	}
 	if err != nil {
 		err = receive.Invalid(err)
