@@ -356,3 +356,19 @@ func TestDecodeProtoReportsLegacySpans(t *testing.T) {
 		})
 	}
 }
+
+func TestUnknownEnumValues(t *testing.T) {
+	b := request(spanBytes(varintField(nil, 6, 258), field(nil, 15, varintField(nil, 3, 258))))
+	for name, decode := range map[string]func([]byte) ([]model.Span, error){
+		"DecodeProto": func(b []byte) ([]model.Span, error) { return DecodeProto(nil, b) },
+		"pdata":       viaPdata,
+	} {
+		spans, err := decode(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if spans[0].Kind != model.KindUnspecified || spans[0].StatusCode != model.StatusUnset {
+			t.Errorf("%s: kind %v, status %v for enum value 258; want unspecified, unset", name, spans[0].Kind, spans[0].StatusCode)
+		}
+	}
+}
