@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -174,4 +175,30 @@ func (f *Faults) slowIn(dc, service string) (time.Duration, float64) {
 		return f.SlowLatency, f.SlowRate
 	}
 	return 0, 0
+}
+
+// String describes the faults in one line, for people.
+func (f Faults) String() string {
+	var parts []string
+	if f.ErrorDatacenter != "" && f.ErrorRate > 0 {
+		parts = append(parts, fmt.Sprintf("in %s the sidecar in front of %s answers 503 to %s of requests", f.ErrorDatacenter, f.ErrorService, percent(f.ErrorRate)))
+	}
+	if f.SlowService != "" && f.SlowRate > 0 && f.SlowLatency > 0 {
+		where := "every datacenter"
+		if f.SlowDatacenter != "" {
+			where = f.SlowDatacenter
+		}
+		parts = append(parts, fmt.Sprintf("%s is %s slower for %s of requests in %s", f.SlowService, f.SlowLatency, percent(f.SlowRate), where))
+	}
+	if f.Retries > 0 {
+		parts = append(parts, fmt.Sprintf("every client retries failed calls %d times", f.Retries))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func percent(share float64) string {
+	return strconv.FormatFloat(share*100, 'f', -1, 64) + "%"
 }
