@@ -121,3 +121,25 @@ func TestNewDriverRejectsBadConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestFaultsString(t *testing.T) {
+	tests := []struct {
+		name string
+		f    Faults
+		want string
+	}{
+		{"none", Faults{}, "none"},
+		{"rate zero is no fault", Faults{ErrorDatacenter: "dc-2", ErrorService: ServicePayments}, "none"},
+		{"default", DefaultConfig().Faults,
+			"in dc-2 the sidecar in front of payments answers 503 to 20% of requests; inventory is 300ms slower for 10% of requests in every datacenter"},
+		{"slow in one datacenter with retries", Faults{SlowService: ServiceOrdersDB, SlowDatacenter: "dc-1", SlowLatency: time.Second, SlowRate: 0.05, Retries: 3},
+			"orders-db is 1s slower for 5% of requests in dc-1; every client retries failed calls 3 times"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.f.String(); got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -43,8 +43,12 @@ type Platform struct {
 }
 
 // Start validates cfg and starts every service of every datacenter on its
-// own loopback listener. The services serve until Close.
+// own loopback listener. The services serve until Close. log receives the
+// platform's own logs (export failures, server errors); nil discards them.
 func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Platform, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("demo config: %w", err)
 	}
