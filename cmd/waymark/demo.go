@@ -179,7 +179,7 @@ func runDemo(ctx context.Context, o demoOptions, log *slog.Logger, stdout io.Wri
 	driven := make(chan struct{})
 	go func() {
 		defer close(driven)
-		_ = d.Run(driveCtx)
+		d.Run(driveCtx)
 	}()
 	r := reporter{stdout: stdout, ui: ui, faultDC: cfg.Faults.ErrorDatacenter, start: time.Now()}
 	tick := time.NewTicker(time.Second)

@@ -2,6 +2,8 @@ package demo
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/binary"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -44,6 +46,13 @@ func (d *dice) intN(n int) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.r.IntN(n)
+}
+
+// randomSeed returns a non-zero seed from the system's random source.
+func randomSeed() uint64 {
+	var b [8]byte
+	_, _ = crand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:]) | 1
 }
 
 // sleep waits for d or until ctx is done, and returns ctx's error then.

@@ -27,7 +27,7 @@ type DriverConfig struct {
 	MaxInFlight int
 	// Timeout bounds each request; zero means 30s.
 	Timeout time.Duration
-	// Seed makes the request mix repeatable; zero picks 1.
+	// Seed makes the request mix repeatable; zero draws a random seed.
 	Seed uint64
 }
 
@@ -121,7 +121,7 @@ func NewDriver(cfg DriverConfig) (*Driver, error) {
 		cfg.Timeout = 30 * time.Second
 	}
 	if cfg.Seed == 0 {
-		cfg.Seed = 1
+		cfg.Seed = randomSeed()
 	}
 	tr := &http.Transport{MaxIdleConns: cfg.MaxInFlight, MaxIdleConnsPerHost: cfg.MaxInFlight, IdleConnTimeout: 30 * time.Second}
 	return &Driver{
@@ -138,11 +138,11 @@ func NewDriver(cfg DriverConfig) (*Driver, error) {
 // stops trying to catch up (and so never bursts after a stall).
 const maxCatchUp = time.Second
 
-// Run sends requests until ctx is done, then waits for those in flight and
-// returns nil. Requests in flight are not cancelled by ctx (a cancelled
+// Run sends requests until ctx is done, then waits for those in flight.
+// Requests in flight are not cancelled by ctx (a cancelled
 // request would show up as a spurious error in its trace); each is bounded by
 // the driver's Timeout.
-func (d *Driver) Run(ctx context.Context) error {
+func (d *Driver) Run(ctx context.Context) {
 	defer d.tr.CloseIdleConnections()
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -151,7 +151,7 @@ func (d *Driver) Run(ctx context.Context) error {
 	next := time.Now()
 	for i := 0; ; i++ {
 		if sleep(ctx, time.Until(next)) != nil {
-			return nil
+			return
 		}
 		next = next.Add(interval)
 		if behind := time.Since(next); behind > maxCatchUp {

@@ -2,8 +2,6 @@ package demo
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,9 +51,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Platform, error)
 		return nil, fmt.Errorf("demo config: %w", err)
 	}
 	if cfg.Seed == 0 {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		cfg.Seed = binary.LittleEndian.Uint64(b[:]) | 1
+		cfg.Seed = randomSeed()
 	}
 	otlp, err := newOTLPExporter(ctx, cfg.Endpoint, cfg.Tenant)
 	if err != nil {
