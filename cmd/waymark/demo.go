@@ -219,45 +219,61 @@ const statsInterval = 10 * time.Second
 
 // reporter prints example traces once they are searchable, and a progress line.
 type reporter struct {
-	stdout      io.Writer
-	ui          string
-	faultDC     string
-	start       time.Time
-	lastStats   time.Time
-	failSeen    time.Time
-	slowSeen    time.Time
-	failPrinted bool
-	slowPrinted bool
+	stdout    io.Writer
+	ui        string
+	faultDC   string
+	start     time.Time
+	lastStats time.Time
+	fail      example
+	slow      example
+}
+
+// example is a request to print once exampleDelay has passed since it was
+// picked.
+type example struct {
+	req     demo.Request
+	picked  time.Time
+	printed bool
 }
 
 func (r *reporter) tick(now time.Time, st demo.Stats, es demo.ExportStats) {
-	fail, ok := st.FirstFailure[r.faultDC]
-	if !ok {
-		for _, dc := range slices.Sorted(maps.Keys(st.FirstFailure)) {
-			fail, ok = st.FirstFailure[dc], true
-			break
-		}
+	// A failure in the faulty datacenter is the one worth opening; another
+	// datacenter's failure stands in until there is one.
+	if f, ok := pickFailure(st.FirstFailure, r.faultDC); ok && !r.fail.printed &&
+		(r.fail.req.TraceID == "" || r.fail.req.Datacenter != r.faultDC && f.Datacenter == r.faultDC) {
+		r.fail = example{req: f, picked: now}
 	}
-	if ok && r.failSeen.IsZero() {
-		r.failSeen = now
+	// The slowest request of the first seconds: long enough for the
+	// injected slowness to have hit some request.
+	if r.slow.req.TraceID == "" && st.Slowest.TraceID != "" && now.Sub(r.start) >= exampleDelay {
+		r.slow = example{req: st.Slowest, picked: now}
 	}
-	if !r.failPrinted && ok && now.Sub(r.failSeen) >= exampleDelay {
-		r.failPrinted = true
-		r.example("A failing request", fail)
-	}
-	// The slowest request keeps changing: the one printed is the slowest
-	// a few seconds into the run, by when it is searchable.
-	if st.Slowest.TraceID != "" && r.slowSeen.IsZero() {
-		r.slowSeen = now
-	}
-	if !r.slowPrinted && !r.slowSeen.IsZero() && now.Sub(r.slowSeen) >= exampleDelay {
-		r.slowPrinted = true
-		r.example("The slowest request so far", st.Slowest)
-	}
+	r.print(&r.fail, now, "A failing request")
+	r.print(&r.slow, now, "A slow request")
 	if now.Sub(r.start) >= statsInterval && now.Sub(r.lastStats) >= statsInterval {
 		r.lastStats = now
 		fmt.Fprintln(r.stdout, statsLine(st, es))
 	}
+}
+
+// pickFailure returns the first failure of faultDC, else of the first
+// datacenter by name that had one.
+func pickFailure(failures map[string]demo.Request, faultDC string) (demo.Request, bool) {
+	if f, ok := failures[faultDC]; ok {
+		return f, true
+	}
+	if dcs := slices.Sorted(maps.Keys(failures)); len(dcs) > 0 {
+		return failures[dcs[0]], true
+	}
+	return demo.Request{}, false
+}
+
+func (r *reporter) print(ex *example, now time.Time, what string) {
+	if ex.printed || ex.req.TraceID == "" || now.Sub(ex.picked) < exampleDelay {
+		return
+	}
+	ex.printed = true
+	r.example(what, ex.req)
 }
 
 func (r *reporter) example(what string, req demo.Request) {

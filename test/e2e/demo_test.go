@@ -165,7 +165,7 @@ func TestDemoAgainstFreshWaymark(t *testing.T) {
 	if !rootErr {
 		t.Errorf("the printed failing trace %s has no failing dc-2 root span", m[2])
 	}
-	if !regexp.MustCompile(`The slowest request so far \(dc-\d[^\n]*\n\s*trace: \S+/trace/[0-9a-f]{32}\n\s*Jaeger API: \S+/api/traces/[0-9a-f]{32}`).MatchString(out) {
+	if !regexp.MustCompile(`A slow request \(dc-\d[^\n]*\n\s*trace: \S+/trace/[0-9a-f]{32}\n\s*Jaeger API: \S+/api/traces/[0-9a-f]{32}`).MatchString(out) {
 		t.Errorf("demo output names no slow trace:\n%s", out)
 	}
 }
