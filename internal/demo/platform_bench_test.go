@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"waymark/internal/receive/receivetest"
 )
 
 // BenchmarkPlatformRequest measures what one request through the platform
@@ -40,7 +42,7 @@ func BenchmarkPlatformRequest(b *testing.B) {
 			b.ReportAllocs()
 			b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
 			b.ResetTimer()
-			start, cpuStart := time.Now(), processCPU()
+			start, cpuStart := time.Now(), receivetest.ProcessCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					req, _ := http.NewRequest(bc.method, url, nil)
@@ -57,7 +59,7 @@ func BenchmarkPlatformRequest(b *testing.B) {
 					}
 				}
 			})
-			elapsed, cpu := time.Since(start), processCPU()-cpuStart
+			elapsed, cpu := time.Since(start), receivetest.ProcessCPU()-cpuStart
 			b.StopTimer()
 			if cpu > 0 {
 				b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
