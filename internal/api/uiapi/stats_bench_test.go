@@ -1,0 +1,58 @@
+package uiapi
+
+import (
+	"testing"
+	"time"
+	"waymark/internal/store/filter"
+)
+
+func benchMatches(b *testing.B, requests int) ([]filter.Match, int) {
+	b.Helper()
+	w := newWorkload(time.Unix(1_700_000_000, 0))
+	ms := matchesOf(w.requests(requests), nil)
+	spans := 0
+	for _, m := range ms {
+		spans += len(m.Spans)
+	}
+	return ms, spans
+}
+
+func BenchmarkBreakdown(b *testing.B) {
+	ms, spans := benchMatches(b, 10000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		BreakdownOf(ms, "datacenter", defaultBreakdownLimit)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
+}
+
+func BenchmarkServiceStats(b *testing.B) {
+	ms, spans := benchMatches(b, 10000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		ServiceStatsOf(ms, 3600)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
+}
+
+func BenchmarkSummarize(b *testing.B) {
+	// One wide trace: the requests of the workload stitched under one ID.
+	w := newWorkload(time.Unix(1_700_000_000, 0))
+	var spans = w.requests(2500)
+	flat := spans[0][:0:0]
+	for _, tr := range spans {
+		for _, s := range tr {
+			s.TraceID = tr[0].TraceID
+			flat = append(flat, s)
+		}
+	}
+	id := flat[0].TraceID
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		Summarize(id, flat)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(flat)), "ns/span")
+}
