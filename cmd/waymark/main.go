@@ -7,6 +7,7 @@
 //	waymark [all-in-one|server] [--config FILE] [--key=value ...]
 //	waymark config [--config FILE] [--key=value ...]   print the effective configuration
 //	waymark config check FILE                          validate a configuration file
+//	waymark loadgen [--protocol otlp-grpc] [--spans N] [--rate N] ...   generate load
 //	waymark version
 package main
 
@@ -37,6 +38,7 @@ commands:
   all-in-one   receivers + storage + query APIs + UI in one process (default)
   server       the same roles, for a dedicated tracing backend
   config       print the effective configuration; "config check FILE" validates a file
+  loadgen      send generated traces to a receiver and report throughput (see --help)
   version      print the version
 
 Every configuration key is also a flag (--storage.retention=72h) and an
@@ -54,6 +56,8 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 		return serve(app.Role(cmd), args, env, stderr)
 	case "config":
 		return configCmd(args, env, stdout, stderr)
+	case "loadgen":
+		return loadgenCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "waymark", version())
 		return 0

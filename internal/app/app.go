@@ -18,6 +18,7 @@ import (
 	_ "google.golang.org/grpc/encoding/gzip" // OTLP and Jaeger gRPC senders may gzip
 
 	"waymark/internal/api/jaegerapi"
+	"waymark/internal/api/tempoapi"
 	"waymark/internal/config"
 	"waymark/internal/query"
 	"waymark/internal/receive"
@@ -162,15 +163,20 @@ func (a *App) startListeners() error {
 		return err
 	}
 
-	q := query.New(a.store)
+	q := query.New(a.store, query.Options{DefaultLookback: cfg.Query.DefaultLookback.D()})
 	mux := http.NewServeMux()
-	mux.Handle("/api/", jaegerapi.NewHandler(q, jaegerapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Logger: a.log.With("component", "jaeger_api")}))
+	mux.Handle("/api/", jaegerapi.NewHandler(q, jaegerapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Registerer: a.reg, Logger: a.log.With("component", "jaeger_api")}))
 	mux.Handle("/metrics", telemetry.MetricsHandler(a.reg))
 	mux.Handle("/ready", a.ready)
 	if err := a.serveHTTP("jaeger_query", "query.jaeger_port", cfg.Query.JaegerPort, mux); err != nil {
 		return err
 	}
-	return nil
+
+	tempo := http.NewServeMux()
+	tempo.Handle("/api/", tempoapi.NewHandler(q, tempoapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Logger: a.log.With("component", "tempo_api")}))
+	tempo.Handle("/metrics", telemetry.MetricsHandler(a.reg))
+	tempo.Handle("/ready", a.ready)
+	return a.serveHTTP("tempo_query", "query.tempo_port", cfg.Query.TempoPort, tempo)
 }
 
 // Wait blocks until ctx is done or a listener fails, then shuts down.

@@ -3,19 +3,33 @@ package query
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"waymark/internal/model"
 	"waymark/internal/store"
 	"waymark/internal/store/filter"
+	"waymark/internal/store/summary"
 )
 
 // Querier answers queries from a Store.
 type Querier struct {
-	store *store.Store
+	store    *store.Store
+	lookback time.Duration
+}
+
+// Options configures a Querier.
+type Options struct {
+	// DefaultLookback is the search window when a request has no start; 0 means 48 h.
+	DefaultLookback time.Duration
 }
 
 // New returns a Querier over s.
-func New(s *store.Store) *Querier { return &Querier{store: s} }
+func New(s *store.Store, opts Options) *Querier {
+	if opts.DefaultLookback == 0 {
+		opts.DefaultLookback = 48 * time.Hour
+	}
+	return &Querier{store: s, lookback: opts.DefaultLookback}
+}
 
 // FindTrace returns every span of trace id, or an error wrapping
 // ErrTraceNotFound. The time hints are accepted for API compatibility; the
@@ -31,12 +45,18 @@ func (q *Querier) FindTrace(ctx context.Context, tenant string, id model.TraceID
 	return spans, nil
 }
 
-// Search returns the traces matching req, newest first, with their matched spans.
+// Search returns the traces matching req, newest first, with their matched
+// spans, at most req.Limit (0: all). An open time range defaults to the
+// lookback window ending now.
 func (q *Querier) Search(ctx context.Context, tenant string, req filter.Request) ([]filter.Match, error) {
+	if err := req.Compile(); err != nil {
+		return nil, err
+	}
+	req = withDefaultRange(req, q.lookback)
 	var out []filter.Match
-	err := q.store.Search(ctx, tenant, req, func(m filter.Match) bool {
+	err := q.searchNewestFirst(ctx, tenant, req, func(m filter.Match) (bool, error) {
 		out = append(out, m)
-		return true
+		return req.Limit == 0 || len(out) < req.Limit, nil
 	})
 	if err != nil {
 		return nil, err
@@ -80,4 +100,22 @@ func (q *Querier) Operations(ctx context.Context, tenant, service string) ([]Ope
 		out[i] = Operation{Name: op.Name, Kind: op.Kind}
 	}
 	return out, nil
+}
+
+// Dependencies returns the service call edges in [start, end], sorted.
+func (q *Querier) Dependencies(ctx context.Context, tenant string, startUnixNano, endUnixNano uint64) ([]Dependency, error) {
+	deps, err := q.store.Dependencies(ctx, tenant, startUnixNano, endUnixNano)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Dependency, len(deps))
+	for i, d := range deps {
+		out[i] = Dependency{Parent: d.Parent, Child: d.Child, CallCount: d.CallCount, ErrorCount: d.ErrorCount}
+	}
+	return out, nil
+}
+
+// Tags returns the attribute keys and values per scope seen in [start, end].
+func (q *Querier) Tags(ctx context.Context, tenant string, startUnixNano, endUnixNano uint64) (summary.Tags, error) {
+	return q.store.Tags(ctx, tenant, startUnixNano, endUnixNano)
 }

@@ -8,6 +8,7 @@ import (
 	"waymark/internal/model"
 	"waymark/internal/store/filter"
 	"waymark/internal/store/head"
+	"waymark/internal/store/summary"
 )
 
 // heads returns the live head and the heads being cut, newest first.
@@ -179,4 +180,39 @@ func (s *Store) Operations(ctx context.Context, tenant, service string) ([]head.
 	}
 	head.SortOperations(out)
 	return out, nil
+}
+
+// Dependencies returns the service call edges of tenant's traces in
+// [start, end] (0 = unbounded): computed over the heads, read from the
+// block metadata for blocks overlapping the window.
+func (s *Store) Dependencies(ctx context.Context, tenant string, start, end uint64) ([]summary.Dependency, error) {
+	edges := make(map[[2]string]*summary.Dependency)
+	for _, h := range s.heads() {
+		h.MergeDependencies(tenant, start, end, edges)
+	}
+	for _, b := range s.blocks.list(tenant) {
+		m := b.Meta()
+		if (end != 0 && m.MinTimeUnixNano > end) || (start != 0 && m.MaxTimeUnixNano < start) {
+			continue
+		}
+		summary.MergeDependencies(edges, m.Dependencies)
+	}
+	return summary.SortedDependencies(edges), nil
+}
+
+// Tags returns the attribute keys and values of tenant's spans per scope,
+// from the heads and from blocks overlapping [start, end] (0 = unbounded).
+func (s *Store) Tags(ctx context.Context, tenant string, start, end uint64) (summary.Tags, error) {
+	tags := summary.NewTags()
+	for _, h := range s.heads() {
+		h.MergeTags(tenant, tags)
+	}
+	for _, b := range s.blocks.list(tenant) {
+		m := b.Meta()
+		if (end != 0 && m.MinTimeUnixNano > end) || (start != 0 && m.MaxTimeUnixNano < start) {
+			continue
+		}
+		tags.Merge(m.Tags.Tags())
+	}
+	return tags, nil
 }

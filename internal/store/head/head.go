@@ -8,6 +8,7 @@ import (
 
 	"waymark/internal/model"
 	"waymark/internal/store/filter"
+	"waymark/internal/store/summary"
 )
 
 // Operation is a span name with the kind it was seen with.
@@ -32,6 +33,9 @@ type tenantHead struct {
 	spans  int64
 	// services maps a service name to the operations seen in it.
 	services map[string]map[Operation]struct{}
+	// tags holds the attribute keys and values seen, per scope.
+	tags      summary.Tags
+	resources map[*model.Resource]struct{}
 }
 
 type trace struct {
@@ -55,7 +59,8 @@ func (h *Head) tenant(name string, create bool) *tenantHead {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if t = h.tenants[name]; t == nil {
-		t = &tenantHead{traces: make(map[model.TraceID]*trace), services: make(map[string]map[Operation]struct{})}
+		t = &tenantHead{traces: make(map[model.TraceID]*trace), services: make(map[string]map[Operation]struct{}),
+			tags: summary.NewTags(), resources: make(map[*model.Resource]struct{})}
 		h.tenants[name] = t
 	}
 	return t
@@ -98,6 +103,7 @@ func (h *Head) Append(tenant string, spans []model.Span) {
 		if _, ok := lastOps[op]; !ok {
 			lastOps[op] = struct{}{}
 		}
+		t.tags.Add(s, t.resources)
 		size += SpanSize(s)
 		if minTime == 0 || s.StartTimeUnixNano < minTime {
 			minTime = s.StartTimeUnixNano
@@ -309,4 +315,32 @@ func SortOperations(ops []Operation) {
 		}
 		return int(a.Kind) - int(b.Kind)
 	})
+}
+
+// MergeTags adds the attribute keys and values tenant's spans carry to dst.
+func (h *Head) MergeTags(tenant string, dst summary.Tags) {
+	t := h.tenant(tenant, false)
+	if t == nil {
+		return
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	dst.Merge(t.tags)
+}
+
+// MergeDependencies adds the service edges of tenant's traces that overlap
+// [start, end] (0 = unbounded) to dst.
+func (h *Head) MergeDependencies(tenant string, start, end uint64, dst map[[2]string]*summary.Dependency) {
+	t := h.tenant(tenant, false)
+	if t == nil {
+		return
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, tr := range t.traces {
+		if (end != 0 && tr.start > end) || (start != 0 && tr.end < start) {
+			continue
+		}
+		summary.Dependencies(dst, tr.spans)
+	}
 }

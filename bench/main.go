@@ -1,0 +1,306 @@
+// Command bench measures Waymark end to end on this machine: it builds and
+// starts the waymark binary on a clean data directory, drives it with the
+// load generator, and prints one table of ingest spans/s, server CPU-µs per
+// span (utime+stime from /proc), peak memory (VmHWM), bytes on disk per span,
+// and query latencies.
+//
+//	go run ./bench                       # reference workload, 1,000,000 spans, 3 runs
+//	go run ./bench -spans 200000 -runs 1 # quicker
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"waymark/internal/loadgen"
+)
+
+func main() {
+	spans := flag.Int("spans", 1_000_000, "spans per run")
+	runs := flag.Int("runs", 3, "runs (fresh server each); the table shows the median")
+	protocol := flag.String("protocol", loadgen.ProtocolOTLPGRPC, "otlp-grpc or otlp-http")
+	varied := flag.Bool("varied", false, "varied attribute values instead of the reference workload's constant ones")
+	rate := flag.Int("rate", 0, "offered spans/s (0 = as fast as accepted)")
+	workers := flag.Int("workers", 4, "loadgen senders")
+	keep := flag.Bool("keep", false, "keep the data directory")
+	flag.Parse()
+
+	bin, err := buildBinary()
+	check(err)
+	var results []result
+	for i := 0; i < *runs; i++ {
+		r, err := runOnce(bin, *spans, *protocol, *varied, *rate, *workers, *keep)
+		check(err)
+		fmt.Fprintf(os.Stderr, "run %d: %s\n", i+1, r.line())
+		results = append(results, r)
+	}
+	printTable(results, *spans, *protocol, *varied, *rate)
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func buildBinary() (string, error) {
+	dir, err := os.MkdirTemp("", "waymark-bench")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "waymark")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/waymark")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return bin, cmd.Run()
+}
+
+type result struct {
+	spansPerSec    float64
+	cpuUsPerSpan   float64
+	cpuUsWithFlush float64
+	peakRSSMiB     float64
+	blockBytesSpan float64
+	diskBytesSpan  float64
+	idP50, idP99   time.Duration
+	search20       time.Duration
+	searchRare     time.Duration
+	accepted       int64
+}
+
+func (r result) line() string {
+	return fmt.Sprintf("%.0f spans/s, %.2f CPU-µs/span (%.2f with block flush), peak %.0f MiB, %.1f B/span in blocks (%.1f counting WAL), trace by ID p50 %s p99 %s, search limit 20 %s, rare-value scan %s",
+		r.spansPerSec, r.cpuUsPerSpan, r.cpuUsWithFlush, r.peakRSSMiB, r.blockBytesSpan, r.diskBytesSpan, r.idP50, r.idP99, r.search20, r.searchRare)
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// cpuTicks returns utime+stime of pid in clock ticks.
+func cpuTicks(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return ut + st, nil
+}
+
+const ticksPerSecond = 100 // USER_HZ on Linux
+
+func peakRSS(pid int) float64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			n += info.Size()
+		}
+		return nil
+	})
+	return n
+}
+
+func metric(queryURL, name string) float64 {
+	resp, err := http.Get(queryURL + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, name+" ") {
+			v, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			return v
+		}
+	}
+	return -1
+}
+
+func runOnce(bin string, spans int, protocol string, varied bool, rate, workers int, keep bool) (result, error) {
+	var r result
+	dataDir, err := os.MkdirTemp("", "waymark-bench-data")
+	if err != nil {
+		return r, err
+	}
+	if !keep {
+		defer os.RemoveAll(dataDir)
+	}
+	grpcPort, httpPort, queryPort := freePort(), freePort(), freePort()
+	cmd := exec.Command(bin, "all-in-one", "--data_dir="+dataDir,
+		"--receivers.otlp_grpc_port="+strconv.Itoa(grpcPort), "--receivers.otlp_http_port="+strconv.Itoa(httpPort),
+		"--receivers.zipkin_port=0", "--receivers.jaeger_thrift_http_port=0", "--receivers.jaeger_grpc_port=0",
+		"--receivers.jaeger_compact_port=0", "--receivers.jaeger_binary_port=0", "--query.tempo_port=0",
+		"--query.jaeger_port="+strconv.Itoa(queryPort), "--log.level=warn")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return r, err
+	}
+	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	pid := cmd.Process.Pid
+	queryURL := "http://127.0.0.1:" + strconv.Itoa(queryPort)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if resp, err := http.Get(queryURL + "/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			return r, fmt.Errorf("server not ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	endpoint := "127.0.0.1:" + strconv.Itoa(grpcPort)
+	if protocol == loadgen.ProtocolOTLPHTTP {
+		endpoint = "127.0.0.1:" + strconv.Itoa(httpPort)
+	}
+	shape := loadgen.ReferenceShape()
+	shape.Varied = varied
+	cpu0, _ := cpuTicks(pid)
+	rep, err := loadgen.Run(context.Background(), loadgen.Config{Protocol: protocol, Endpoint: endpoint, Spans: spans, BatchSpans: 1000,
+		Rate: rate, Workers: workers, Shape: shape, KeepIDs: 1000})
+	if err != nil {
+		return r, err
+	}
+	if rep.Refused > 0 {
+		return r, fmt.Errorf("loadgen: %s", rep)
+	}
+	cpu1, _ := cpuTicks(pid)
+	r.accepted = rep.Accepted
+	r.spansPerSec = rep.SpansPerSecond()
+	r.cpuUsPerSpan = float64(cpu1-cpu0) * 1e6 / ticksPerSecond / float64(rep.Accepted)
+
+	// Wait for the head to be cut into blocks (default max age), counting that CPU too.
+	for deadline := time.Now().Add(3 * time.Minute); metric(queryURL, "waymark_store_head_spans") != 0; {
+		if time.Now().After(deadline) {
+			return r, fmt.Errorf("head not flushed within 3 minutes")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	cpu2, _ := cpuTicks(pid)
+	r.cpuUsWithFlush = float64(cpu2-cpu0) * 1e6 / ticksPerSecond / float64(rep.Accepted)
+	r.peakRSSMiB = peakRSS(pid)
+	r.blockBytesSpan = float64(dirSize(filepath.Join(dataDir, "blocks"))) / float64(rep.Accepted)
+	r.diskBytesSpan = float64(dirSize(dataDir)) / float64(rep.Accepted)
+
+	// Trace by ID: 100 random acknowledged IDs.
+	rng := rand.New(rand.NewPCG(1, 2))
+	var lat []time.Duration
+	for i := 0; i < 100 && len(rep.TraceIDs) > 0; i++ {
+		id := rep.TraceIDs[rng.IntN(len(rep.TraceIDs))]
+		t0 := time.Now()
+		n, err := fetchTrace(queryURL, fmt.Sprintf("%x", id[:]))
+		lat = append(lat, time.Since(t0))
+		if err != nil || n != shape.SpansPerTrace {
+			return r, fmt.Errorf("trace %x: %d spans, %v", id[:], n, err)
+		}
+	}
+	slices.Sort(lat)
+	r.idP50, r.idP99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	r.search20 = timeSearch(queryURL, url.Values{"service": {"bench-service"}, "limit": {"20"}})
+	r.searchRare = timeSearch(queryURL, url.Values{"tags": {`{"user.tier":"platinum"}`}, "limit": {"20"}})
+	return r, nil
+}
+
+func fetchTrace(queryURL, id string) (int, error) {
+	resp, err := http.Get(queryURL + "/api/traces/" + id)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Data []struct {
+			Spans []json.RawMessage `json:"spans"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || len(body.Data) != 1 {
+		return 0, fmt.Errorf("status %d: %v", resp.StatusCode, err)
+	}
+	return len(body.Data[0].Spans), nil
+}
+
+// timeSearch returns the median latency of 5 identical searches.
+func timeSearch(queryURL string, q url.Values) time.Duration {
+	q.Set("start", strconv.FormatInt(time.Now().Add(-time.Hour).UnixMicro(), 10))
+	q.Set("end", strconv.FormatInt(time.Now().Add(time.Minute).UnixMicro(), 10))
+	var lat []time.Duration
+	for i := 0; i < 5; i++ {
+		t0 := time.Now()
+		resp, err := http.Get(queryURL + "/api/traces?" + q.Encode())
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	return lat[len(lat)/2]
+}
+
+func printTable(rs []result, spans int, protocol string, varied bool, rate int) {
+	med := func(f func(result) float64) (float64, float64, float64) {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2], v[0], v[len(v)-1]
+	}
+	row := func(name, unit string, f func(result) float64) {
+		m, lo, hi := med(f)
+		fmt.Printf("| %s | %.2f %s | %.2f – %.2f |\n", name, m, unit, lo, hi)
+	}
+	workload := "reference (constant attribute values)"
+	if varied {
+		workload = "varied attribute values"
+	}
+	offered := "as fast as accepted"
+	if rate > 0 {
+		offered = fmt.Sprintf("%d spans/s offered", rate)
+	}
+	fmt.Printf("\n%d spans per run over %s, %s workload, %s, %d runs; median (min – max)\n\n", spans, protocol, workload, offered, len(rs))
+	fmt.Println("| measure | median | min – max |")
+	fmt.Println("|---|---|---|")
+	row("ingest throughput", "spans/s", func(r result) float64 { return r.spansPerSec })
+	row("server CPU per span, until acknowledged", "µs", func(r result) float64 { return r.cpuUsPerSpan })
+	row("server CPU per span, including block flush", "µs", func(r result) float64 { return r.cpuUsWithFlush })
+	row("peak server memory (VmHWM)", "MiB", func(r result) float64 { return r.peakRSSMiB })
+	row("bytes on disk per span, blocks", "B", func(r result) float64 { return r.blockBytesSpan })
+	row("bytes on disk per span, everything in the data dir", "B", func(r result) float64 { return r.diskBytesSpan })
+	row("trace by ID p50", "ms", func(r result) float64 { return float64(r.idP50) / 1e6 })
+	row("trace by ID p99", "ms", func(r result) float64 { return float64(r.idP99) / 1e6 })
+	row("search by service, limit 20", "ms", func(r result) float64 { return float64(r.search20) / 1e6 })
+	row("search for a value no span has (full scan)", "ms", func(r result) float64 { return float64(r.searchRare) / 1e6 })
+}

@@ -1,0 +1,66 @@
+package jaegerapi
+
+import (
+	"cmp"
+	"slices"
+
+	"waymark/internal/model"
+)
+
+// adjust prepares a trace for display, as Jaeger does unless raw is asked
+// for: it sorts spans by start time (then span ID) and drops exact repeats of
+// a span (same ID, name, times and resource), which at-least-once delivery
+// can store twice. It reorders spans in place and returns the kept prefix.
+func adjust(spans []model.Span) []model.Span {
+	slices.SortFunc(spans, func(a, b model.Span) int {
+		if c := cmp.Compare(a.StartTimeUnixNano, b.StartTimeUnixNano); c != 0 {
+			return c
+		}
+		return slices.Compare(a.SpanID[:], b.SpanID[:])
+	})
+	return slices.CompactFunc(spans, func(a, b model.Span) bool {
+		return a.SpanID == b.SpanID && a.StartTimeUnixNano == b.StartTimeUnixNano &&
+			a.EndTimeUnixNano == b.EndTimeUnixNano && a.Name == b.Name && a.ServiceName() == b.ServiceName()
+	})
+}
+
+// groupByScope reorders spans, stably, so that spans sharing a resource are
+// adjacent, and within a resource those sharing a scope, in the order each
+// first appears. OTLP output then has one ResourceSpans per resource and one
+// ScopeSpans per scope instead of one per run of spans.
+func groupByScope(spans []model.Span) []model.Span {
+	resRank := make(map[*model.Resource]int)
+	scopeRank := make(map[*model.Scope]int)
+	type rank struct{ res, scope, pos int }
+	ranks := make([]rank, len(spans))
+	for i := range spans {
+		r, ok := resRank[spans[i].Resource]
+		if !ok {
+			r = len(resRank)
+			resRank[spans[i].Resource] = r
+		}
+		s, ok := scopeRank[spans[i].Scope]
+		if !ok {
+			s = len(scopeRank)
+			scopeRank[spans[i].Scope] = s
+		}
+		ranks[i] = rank{r, s, i}
+	}
+	if len(resRank) <= 1 && len(scopeRank) <= 1 {
+		return spans
+	}
+	slices.SortFunc(ranks, func(a, b rank) int {
+		if c := cmp.Compare(a.res, b.res); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.scope, b.scope); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.pos, b.pos)
+	})
+	out := make([]model.Span, len(spans))
+	for i, r := range ranks {
+		out[i] = spans[r.pos]
+	}
+	return out
+}

@@ -1,0 +1,232 @@
+package jaegerapi
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"waymark/internal/model"
+	"waymark/internal/query"
+)
+
+// services serves GET /api/services: data is the sorted service names and
+// total their count.
+func (h *handler) services(w http.ResponseWriter, r *http.Request, tenant string) error {
+	names, err := h.serviceNames(r, tenant)
+	if err != nil {
+		return err
+	}
+	writeEnvelope(w, r, marshal(names), len(names), nil)
+	return nil
+}
+
+func (h *handler) serviceNames(r *http.Request, tenant string) ([]string, error) {
+	names, err := h.q.Services(r.Context(), tenant)
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	if names == nil {
+		names = []string{}
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// serviceOperations serves GET /api/services/{service}/operations: the
+// unique operation names of the service, of every kind.
+func (h *handler) serviceOperations(w http.ResponseWriter, r *http.Request, tenant string) error {
+	ops, err := h.serviceOps(r, tenant, r.PathValue("service"))
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(ops))
+	for _, op := range ops {
+		names = append(names, op.Name)
+	}
+	names = slices.Compact(names)
+	writeEnvelope(w, r, marshal(names), len(names), nil)
+	return nil
+}
+
+// serviceOps returns the service's operations sorted by name then kind.
+func (h *handler) serviceOps(r *http.Request, tenant, service string) ([]query.Operation, error) {
+	ops, err := h.q.Operations(r.Context(), tenant, service)
+	if err != nil {
+		return nil, fmt.Errorf("list operations of %q: %w", service, err)
+	}
+	slices.SortFunc(ops, func(a, b query.Operation) int {
+		if c := cmp.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Kind, b.Kind)
+	})
+	return ops, nil
+}
+
+// parseKind parses an optional span kind filter ("" means any kind).
+func parseKind(name, s string) (model.SpanKind, bool, error) {
+	if s == "" {
+		return 0, false, nil
+	}
+	k, ok := model.ParseSpanKind(s)
+	if !ok {
+		return 0, false, badRequest(paramError(name, fmt.Errorf("unknown span kind %q", s)))
+	}
+	return k, true, nil
+}
+
+// operation is one entry of GET /api/operations and /api/v3/operations.
+type operation struct {
+	Name     string `json:"name"`
+	SpanKind string `json:"spanKind"`
+}
+
+// operations serves GET /api/operations?service=&spanKind=: data is
+// [{"name","spanKind"}], an unspecified kind written as "".
+func (h *handler) operations(w http.ResponseWriter, r *http.Request, tenant string) error {
+	q := r.URL.Query()
+	service := q.Get("service")
+	if service == "" {
+		return badRequest(errors.New("parameter 'service' is required"))
+	}
+	kind, filtered, err := parseKind("spanKind", q.Get("spanKind"))
+	if err != nil {
+		return err
+	}
+	ops, err := h.serviceOps(r, tenant, service)
+	if err != nil {
+		return err
+	}
+	out := make([]operation, 0, len(ops))
+	for _, op := range ops {
+		if filtered && op.Kind != kind {
+			continue
+		}
+		k := op.Kind.String()
+		if op.Kind == model.KindUnspecified {
+			k = ""
+		}
+		out = append(out, operation{Name: op.Name, SpanKind: k})
+	}
+	writeEnvelope(w, r, marshal(out), len(out), nil)
+	return nil
+}
+
+// search serves GET /api/traces: a search, or with traceID parameters a
+// fetch by IDs in which unknown IDs are reported in errors[].
+func (h *handler) search(w http.ResponseWriter, r *http.Request, tenant string) error {
+	p, err := parseSearchParams(r.URL.Query(), h.now())
+	if err != nil {
+		return badRequest(err)
+	}
+	h.logUnits(r.Context(), "search", p.units)
+	var (
+		traces [][]model.Span
+		errs   []structuredError
+	)
+	if len(p.traceIDs) > 0 {
+		for _, id := range p.traceIDs {
+			spans, err := h.findTrace(r.Context(), tenant, id, p.hintStart, p.hintEnd)
+			if errors.Is(err, query.ErrTraceNotFound) {
+				errs = append(errs, structuredError{Msg: query.ErrTraceNotFound.Error(), TraceID: id.String()})
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			traces = append(traces, spans)
+		}
+	} else {
+		traces, err = h.q.SearchTraces(r.Context(), tenant, p.req)
+		if err != nil {
+			return fmt.Errorf("search traces: %w", err)
+		}
+	}
+	h.writeTraces(w, r, traces, p.raw, errs)
+	return nil
+}
+
+// writeTraces writes a 200 envelope holding traces in Jaeger UI form,
+// streaming the data as it is encoded (or indented whole for prettyPrint).
+func (h *handler) writeTraces(w http.ResponseWriter, r *http.Request, traces [][]model.Span, raw bool, errs []structuredError) {
+	if prettyPrint(r.URL.Query()) {
+		var e uiEncoder
+		writeEnvelope(w, r, e.appendTraces(nil, traces, raw), 0, errs)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	e := uiEncoder{out: w}
+	buf := make([]byte, 0, flushSize+flushSize/2)
+	buf = append(buf, `{"data":`...)
+	buf = e.appendTraces(buf, traces, raw)
+	buf = appendEnvelopeTail(buf, 0, errs)
+	e.flush(buf, true)
+	if e.outErr != nil {
+		h.log.DebugContext(r.Context(), "write traces response", "err", e.outErr)
+	}
+}
+
+// trace serves GET /api/traces/{traceID}: data is [trace], or a 404 error
+// when the trace is unknown.
+func (h *handler) trace(w http.ResponseWriter, r *http.Request, tenant string) error {
+	id, err := model.ParseTraceID(r.PathValue("traceID"))
+	if err != nil {
+		return badRequest(paramError("traceID", err))
+	}
+	hints, err := parseTraceHints(r.URL.Query())
+	if err != nil {
+		return badRequest(err)
+	}
+	h.logUnits(r.Context(), "trace", hints.units)
+	spans, err := h.findTrace(r.Context(), tenant, id, hints.start, hints.end)
+	if err != nil {
+		return err
+	}
+	h.writeTraces(w, r, [][]model.Span{spans}, hints.raw, nil)
+	return nil
+}
+
+// dependencyLink is one edge of GET /api/dependencies.
+type dependencyLink struct {
+	Parent    string `json:"parent"`
+	Child     string `json:"child"`
+	CallCount uint64 `json:"callCount"`
+}
+
+// dependencies serves GET /api/dependencies?endTs=&lookback=&service= (ms):
+// the edges of the window, duplicate edges summed, only those touching
+// service when it is given.
+func (h *handler) dependencies(w http.ResponseWriter, r *http.Request, tenant string) error {
+	p, err := parseDepsParams(r.URL.Query(), h.now())
+	if err != nil {
+		return badRequest(err)
+	}
+	h.logUnits(r.Context(), "dependencies", p.units)
+	deps, err := h.q.Dependencies(r.Context(), tenant, p.start, p.end)
+	if err != nil {
+		return fmt.Errorf("list dependencies: %w", err)
+	}
+	type edge struct{ parent, child string }
+	sums := make(map[edge]uint64, len(deps))
+	for _, d := range deps {
+		if p.service != "" && d.Parent != p.service && d.Child != p.service {
+			continue
+		}
+		sums[edge{d.Parent, d.Child}] += d.CallCount
+	}
+	out := make([]dependencyLink, 0, len(sums))
+	for e, n := range sums {
+		out = append(out, dependencyLink{Parent: e.parent, Child: e.child, CallCount: n})
+	}
+	slices.SortFunc(out, func(a, b dependencyLink) int {
+		if c := cmp.Compare(a.Parent, b.Parent); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Child, b.Child)
+	})
+	writeEnvelope(w, r, marshal(out), 0, nil)
+	return nil
+}
