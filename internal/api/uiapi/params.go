@@ -86,20 +86,19 @@ func parseSearch(v url.Values, now time.Time, d searchDefaults) (filter.Request,
 }
 
 // parseTags reads the tags JSON map and repeated tag=key:value parameters
-// as equality conditions on span, else resource, attributes. Non-string
-// JSON values compare by their text, as Jaeger sends every value as text.
+// as conditions; see tagCondition. Non-string JSON values compare by their
+// text, as Jaeger sends every value as text.
 func parseTags(v url.Values) ([]filter.Condition, error) {
 	var conds []filter.Condition
-	add := func(k, val string) {
-		conds = append(conds, filter.Condition{Scope: filter.ScopeAny, Key: k, Op: filter.OpEq, Value: model.StringValue(val)})
-	}
 	for _, raw := range v["tags"] {
 		if strings.TrimSpace(raw) == "" {
 			continue
 		}
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.UseNumber()
 		var m map[string]any
-		if err := json.Unmarshal([]byte(raw), &m); err != nil {
-			return nil, fmt.Errorf("%w: tags must be a JSON object of strings: %v", errBadParam, err)
+		if err := dec.Decode(&m); err != nil || dec.More() {
+			return nil, fmt.Errorf("%w: tags must be one JSON object of strings", errBadParam)
 		}
 		keys := make([]string, 0, len(m))
 		for k := range m {
@@ -111,16 +110,18 @@ func parseTags(v url.Values) ([]filter.Condition, error) {
 			if k == "" {
 				return nil, fmt.Errorf("%w: tags has an empty key", errBadParam)
 			}
+			var text string
 			switch val := m[k].(type) {
 			case string:
-				add(k, val)
+				text = val
 			case bool:
-				add(k, strconv.FormatBool(val))
-			case float64:
-				add(k, strconv.FormatFloat(val, 'f', -1, 64))
+				text = strconv.FormatBool(val)
+			case json.Number:
+				text = val.String()
 			default:
 				return nil, fmt.Errorf("%w: tag %q must have a string, number or bool value", errBadParam, k)
 			}
+			conds = append(conds, tagCondition(k, text))
 		}
 	}
 	for _, kv := range v["tag"] {
@@ -128,9 +129,37 @@ func parseTags(v url.Values) ([]filter.Condition, error) {
 		if !ok || k == "" {
 			return nil, fmt.Errorf("%w: tag %q must be key:value", errBadParam, kv)
 		}
-		add(k, val)
+		conds = append(conds, tagCondition(k, val))
 	}
 	return conds, nil
+}
+
+// tagCondition maps one tag filter to a condition. The tags the Jaeger API
+// derives from span fields match those fields, so that error=true finds
+// failed spans whatever protocol they came in by: error (a bool), span.kind,
+// otel.status_code and otel.status_description. Any other key is compared
+// by text with a span attribute, else a resource attribute.
+func tagCondition(key, value string) filter.Condition {
+	field := func(k string, op filter.Op, v string) filter.Condition {
+		return filter.Condition{Scope: filter.ScopeIntrinsic, Key: k, Op: op, Value: model.StringValue(v)}
+	}
+	switch key {
+	case "error":
+		if failed, err := strconv.ParseBool(value); err == nil {
+			op := filter.OpEq
+			if !failed {
+				op = filter.OpNotEq
+			}
+			return field(filter.IntrinsicStatus, op, model.StatusError.String())
+		}
+	case "span.kind":
+		return field(filter.IntrinsicKind, filter.OpEq, strings.ToLower(value))
+	case "otel.status_code":
+		return field(filter.IntrinsicStatus, filter.OpEq, strings.ToLower(value))
+	case "otel.status_description":
+		return field(filter.IntrinsicStatusMessage, filter.OpEq, value)
+	}
+	return filter.Condition{Scope: filter.ScopeAny, Key: key, Op: filter.OpEq, Value: model.StringValue(value)}
 }
 
 // parseEpochMicros parses an epoch time given in µs and returns ns; "" is 0.

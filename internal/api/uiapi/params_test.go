@@ -26,7 +26,10 @@ func TestParseSearch(t *testing.T) {
 	}{
 		{name: "defaults", query: "", wantStart: nowNs - uint64(time.Hour), wantEnd: nowNs, wantLimit: 20},
 		{name: "service and operation", query: "service=cart&operation=GET+%2Fcart", wantConds: []string{"service.name=cart", "name=GET /cart"}, wantStart: nowNs - uint64(time.Hour), wantEnd: nowNs, wantLimit: 20},
-		{name: "tags json, sorted keys, typed values", query: `tags={"z":"1","error":true,"http.status_code":500}`, wantConds: []string{"error=true", "http.status_code=500", "z=1"}, wantStart: nowNs - uint64(time.Hour), wantEnd: nowNs, wantLimit: 20},
+		{name: "tags json, sorted keys, typed values", query: `tags={"z":"1","big":12345678901234567890,"http.status_code":500}`, wantConds: []string{"big=12345678901234567890", "http.status_code=500", "z=1"}, wantStart: nowNs - uint64(time.Hour), wantEnd: nowNs, wantLimit: 20},
+		{name: "derived tags match span fields", query: `tags={"error":true,"span.kind":"SERVER","otel.status_code":"OK","otel.status_description":"boom"}&tag=error:false`, wantConds: []string{"status=error", "status=ok", "statusMessage=boom", "kind=server", "status!=error"}, wantStart: nowNs - uint64(time.Hour), wantEnd: nowNs, wantLimit: 20},
+		{name: "error tag that is not a bool is an attribute", query: `tag=error:timeout`, wantConds: []string{"error=timeout"}, wantStart: nowNs - uint64(time.Hour), wantEnd: nowNs, wantLimit: 20},
+		{name: "two json objects", query: `tags={"a":"b"}{"c":"d"}`, wantErr: true},
 		{name: "repeated tag", query: "tag=a:b&tag=c:d:e", wantConds: []string{"a=b", "c=d:e"}, wantStart: nowNs - uint64(time.Hour), wantEnd: nowNs, wantLimit: 20},
 		{name: "start and end in microseconds", query: "start=1699999000000000&end=1699999500000000", wantStart: 1699999000000000000, wantEnd: 1699999500000000000, wantLimit: 20},
 		{name: "milliseconds detected by digits", query: "start=1699999000000&end=1699999500000", wantStart: 1699999000000000000, wantEnd: 1699999500000000000, wantLimit: 20},
@@ -80,7 +83,11 @@ func TestParseSearch(t *testing.T) {
 func condStrings(cs []filter.Condition) []string {
 	out := make([]string, len(cs))
 	for i, c := range cs {
-		out[i] = c.Key + "=" + c.Value.AsString()
+		op := "="
+		if c.Op == filter.OpNotEq {
+			op = "!="
+		}
+		out[i] = c.Key + op + c.Value.AsString()
 	}
 	return out
 }
