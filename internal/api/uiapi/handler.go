@@ -92,6 +92,7 @@ func NewHandler(q Querier, opts Options) http.Handler {
 	h.route("GET /api/waymark/service-stats", "service_stats", h.serviceStats)
 	h.route("GET /api/waymark/breakdown", "breakdown", h.breakdown)
 	h.route("GET /api/waymark/request/{id}", "request", h.requestLookup)
+	h.route("GET /api/waymark/trace/{id}", "trace", h.trace)
 	h.route("/api/waymark/", "unmatched", func(_ context.Context, _ string, r *http.Request) (any, error) {
 		return nil, fmt.Errorf("%w: %s %s", errNotFound, r.Method, r.URL.Path)
 	})
@@ -348,4 +349,22 @@ func (h *handler) requestLookup(ctx context.Context, tenant string, r *http.Requ
 		ids = append(ids, m.TraceID.String())
 	}
 	return ids, nil
+}
+
+// trace answers GET /api/waymark/trace/{id} with the whole trace in the
+// compact form of CompactTrace.
+func (h *handler) trace(ctx context.Context, tenant string, r *http.Request) (any, error) {
+	id, err := model.ParseTraceID(r.PathValue("id"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadParam, err)
+	}
+	spans, err := h.q.FindTrace(ctx, tenant, id, 0, 0)
+	if errors.Is(err, query.ErrTraceNotFound) || (err == nil && len(spans) == 0) {
+		return nil, fmt.Errorf("%w: trace %s", errNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fetch trace %s: %w", id, err)
+	}
+	h.metrics.scanned("trace", 1)
+	return Compact(id, spans), nil
 }

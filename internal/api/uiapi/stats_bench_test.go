@@ -1,8 +1,10 @@
 package uiapi
 
 import (
+	"net/http/httptest"
 	"testing"
 	"time"
+	"waymark/internal/model"
 	"waymark/internal/store/filter"
 )
 
@@ -53,6 +55,28 @@ func BenchmarkSummarize(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		Summarize(id, flat)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(flat)), "ns/span")
+}
+
+func BenchmarkCompactEncode(b *testing.B) {
+	w := newWorkload(time.Unix(1_700_000_000, 0))
+	var flat []model.Span
+	for _, tr := range w.requests(12500) {
+		for _, s := range tr {
+			s.TraceID = traceID(0)
+			flat = append(flat, s)
+		}
+	}
+	h := NewHandler(&memQuerier{traces: map[string][][]model.Span{model.DefaultTenant: {flat}}}, Options{})
+	r := httptest.NewRequest("GET", "/api/waymark/trace/"+traceID(0).String(), nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	b.SetBytes(int64(rec.Body.Len()))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		h.ServeHTTP(httptest.NewRecorder(), r)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(flat)), "ns/span")
 }

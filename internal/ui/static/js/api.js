@@ -99,8 +99,15 @@ export function tagValues(key) {
     }));
 }
 
+// fetchTrace returns a trace in the compact form the trace view reads.
 export function fetchTrace(id, opts) {
-  return getRaw(`/api/traces/${encodeURIComponent(id)}`, opts);
+  return get(`/api/waymark/trace/${encodeURIComponent(id)}`, {}, opts);
+}
+
+// fetchJaegerTrace returns a trace's Jaeger API JSON as text (for download
+// and the JSON view).
+export async function fetchJaegerTrace(id, opts) {
+  return (await getRaw(`/api/traces/${encodeURIComponent(id)}`, opts)).text;
 }
 
 export function clearCache() {

@@ -3,7 +3,7 @@
 // ranked by how far each deviates from all the others. Answers "one
 // datacenter or all?"; a click on a value opens matching example traces.
 
-import { h, s, fmtCount, fmtDuration, fmtPct, errorBanner, parseLogfmt, toLogfmt } from './util.js';
+import { h, fill, s, fmtCount, fmtDuration, fmtPct, errorBanner, parseLogfmt, toLogfmt } from './util.js';
 import { get } from './api.js';
 import { href, navigate, params } from './router.js';
 import { serviceFields, tagsField, timeFields, timeRange } from './search.js';
@@ -40,7 +40,7 @@ export function renderBreakdown(root) {
     }
   });
   const out = h('div', { class: 'results' });
-  root.replaceChildren(form, out);
+  fill(root, form, out);
   if (!p.run && !p.service) {
     out.append(h('p', { class: 'empty' }, 'Pick a service (and operation), the attribute to group by, and a time range, then Break down.'));
     return () => ctrl.abort();
@@ -51,16 +51,16 @@ export function renderBreakdown(root) {
   try {
     tagMap = p.tags ? parseLogfmt(p.tags) : undefined;
   } catch (e) {
-    out.replaceChildren(errorBanner(e));
+    fill(out, errorBanner(e));
     return () => ctrl.abort();
   }
   const attribute = p.attribute || 'datacenter';
   get('/api/waymark/breakdown', { service: p.service, operation: p.operation, attribute, tags: tagMap, start: Math.floor(start), end: Math.ceil(end) }, { signal: ctrl.signal })
     .then((b) => {
-      out.replaceChildren(...result(b, p));
+      fill(out, ...result(b, p));
       requestAnimationFrame(() => recordTiming('breakdown', performance.now() - started, { groups: b.groups.length }));
     })
-    .catch((e) => { if (e.name !== 'AbortError') out.replaceChildren(errorBanner(e)); });
+    .catch((e) => { if (e.name !== 'AbortError') fill(out, errorBanner(e)); });
   return () => ctrl.abort();
 }
 
@@ -102,15 +102,16 @@ function exemplarLink(b, g, p) {
 function chart(b, p) {
   const gs = b.groups.slice(0, 20);
   const rowH = 22;
-  const W = 760;
+  const W = 900;
   const LW = 150;
-  const colW = (W - LW - 40) / 2;
+  const GAP = 80; // room for a bar's value label
+  const colW = (W - LW - 2 * GAP) / 2;
   const H = gs.length * rowH + 26;
   const maxErr = Math.max(0.0001, ...gs.map((g) => g.errorRate));
   const maxLat = Math.max(1, ...gs.map((g) => g.p99Us));
   const svg = s('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `Error rate and p99 latency by ${b.attribute}` },
     s('text', { x: LW, y: 12, 'font-size': 11, fill: '#56606b' }, 'Error rate'),
-    s('text', { x: LW + colW + 30, y: 12, 'font-size': 11, fill: '#56606b' }, 'p99 latency (p50 tick)'));
+    s('text', { x: LW + colW + GAP, y: 12, 'font-size': 11, fill: '#56606b' }, 'p99 latency (p50 tick)'));
   gs.forEach((g, i) => {
     const y = 20 + i * rowH;
     const culprit = g.score >= CULPRIT_SCORE;
@@ -118,9 +119,9 @@ function chart(b, p) {
       s('text', { x: LW - 8, y: y + 14, 'text-anchor': 'end', 'font-size': 12, 'font-weight': culprit ? 700 : 400, fill: culprit ? '#c4221f' : '#14181d' }, label(g)),
       s('rect', { x: LW, y: y + 3, width: Math.max(1, (g.errorRate / maxErr) * colW), height: 14, fill: culprit && g.errorZ >= CULPRIT_SCORE ? '#c4221f' : '#e0a09d' }),
       s('text', { x: LW + Math.max(1, (g.errorRate / maxErr) * colW) + 4, y: y + 14, 'font-size': 11 }, fmtPct(g.errorRate)),
-      s('rect', { x: LW + colW + 30, y: y + 3, width: Math.max(1, (g.p99Us / maxLat) * colW), height: 14, fill: culprit && g.latencyZ >= CULPRIT_SCORE ? '#1f5fa8' : '#9dbbe0' }),
-      s('rect', { x: LW + colW + 30 + (g.p50Us / maxLat) * colW - 1, y: y + 1, width: 2, height: 18, fill: '#14181d' }),
-      s('text', { x: LW + colW + 30 + Math.max(1, (g.p99Us / maxLat) * colW) + 4, y: y + 14, 'font-size': 11 }, fmtDuration(g.p99Us)),
+      s('rect', { x: LW + colW + GAP, y: y + 3, width: Math.max(1, (g.p99Us / maxLat) * colW), height: 14, fill: culprit && g.latencyZ >= CULPRIT_SCORE ? '#1f5fa8' : '#9dbbe0' }),
+      s('rect', { x: LW + colW + GAP + (g.p50Us / maxLat) * colW - 1, y: y + 1, width: 2, height: 18, fill: '#14181d' }),
+      s('text', { x: LW + colW + GAP + Math.max(1, (g.p99Us / maxLat) * colW) + 4, y: y + 14, 'font-size': 11 }, fmtDuration(g.p99Us)),
       s('title', null, `${b.attribute} = ${label(g)}: ${fmtCount(g.count)} spans, ${fmtPct(g.errorRate)} errors, p50 ${fmtDuration(g.p50Us)}, p99 ${fmtDuration(g.p99Us)}. Click for example traces.`));
     const link = exemplarLink(b, g, p);
     if (link) row.addEventListener('click', () => navigate(link.split('?')[0], Object.fromEntries(new URLSearchParams(link.split('?')[1] || ''))));

@@ -2,7 +2,7 @@
 // root, side by side, with spans present in only one trace, in different
 // numbers, or notably slower or faster, highlighted.
 
-import { h, fmtDuration, fmtCount, serviceColour, errorBanner } from './util.js';
+import { h, fill, fmtDuration, fmtCount, serviceColour, errorBanner } from './util.js';
 import { fetchTrace } from './api.js';
 import { href, navigate, params } from './router.js';
 import { buildTrace } from './tracemodel.js';
@@ -17,20 +17,16 @@ export function renderCompare(root) {
     h('button', { type: 'submit', class: 'primary' }, 'Compare'),
     h('button', { type: 'button', onclick: () => navigate('/compare', { a: bIn.value.trim(), b: aIn.value.trim() }) }, 'Swap'));
   const out = h('div', { class: 'results' });
-  root.replaceChildren(form, out);
+  fill(root, form, out);
   if (!p.a || !p.b) {
     out.append(h('p', { class: 'empty' }, 'Pick two traces: tick two results on the search page, or paste two trace IDs.'));
     return () => ctrl.abort();
   }
   out.append(h('p', { class: 'pad muted' }, h('span', { class: 'spinner' }), ' Loading both traces…'));
-  Promise.all([p.a, p.b].map((id) => fetchTrace(id, { signal: ctrl.signal }).then(({ body }) => {
-    const d = body.data && body.data[0];
-    if (!d) throw new Error(`trace ${id} not found`);
-    return buildTrace(d);
-  }))).then(([a, b]) => {
-    out.replaceChildren(...compareView(a, b));
+  Promise.all([p.a, p.b].map((id) => fetchTrace(id, { signal: ctrl.signal }).then(buildTrace))).then(([a, b]) => {
+    fill(out, ...compareView(a, b));
   }).catch((e) => {
-    if (e.name !== 'AbortError') out.replaceChildren(errorBanner(e));
+    if (e.name !== 'AbortError') fill(out, errorBanner(e));
   });
   return () => ctrl.abort();
 }

@@ -1,7 +1,7 @@
 // Entry point: routes the location to a view, and wires the top bar (trace
 // ID / request ID lookup, tenant selector, keyboard help).
 
-import { h, toast } from './util.js';
+import { h, fill, toast } from './util.js';
 import { get, clearCache } from './api.js';
 import { navigate, onChange, start, tenant, update } from './router.js';
 import { renderSearch } from './search.js';
@@ -69,18 +69,18 @@ function setupTenant() {
       return [];
     }
   };
-  const fill = () => {
+  const refresh = () => {
     const names = [...new Set([...(config.tenants || []), ...recent()])];
-    list.replaceChildren(...names.map((n) => h('option', { value: n })));
+    fill(list, ...names.map((n) => h('option', { value: n })));
     input.value = tenant();
   };
-  fill();
+  refresh();
   input.addEventListener('change', () => {
     const t = input.value.trim();
     if (t) localStorage.setItem('waymark.tenants', JSON.stringify([t, ...recent().filter((x) => x !== t)].slice(0, 10)));
     update({ tenant: t }, { replace: false });
     clearCache();
-    fill();
+    refresh();
     route();
   });
   onChange(() => { input.value = tenant(); });
@@ -101,13 +101,9 @@ function setupLookup() {
       return;
     }
     if (/^[0-9a-f]{1,32}$/i.test(raw)) {
-      try {
-        const res = await fetch(`/api/traces/${raw}`, { method: 'GET', headers: tenant() ? { 'X-Scope-OrgID': tenant() } : {} });
-        if (res.ok) {
-          navigate(`/trace/${raw.toLowerCase()}`);
-          return;
-        }
-      } catch { /* fall through to the request lookup */ }
+      // The trace view falls back to a request lookup when no trace has it.
+      navigate(`/trace/${raw.toLowerCase()}`);
+      return;
     }
     try {
       const found = await get(`/api/waymark/request/${encodeURIComponent(raw)}`);

@@ -3,7 +3,7 @@
 // list. Every field lives in the URL; submitting navigates, and the view
 // runs the search its URL describes.
 
-import { h, s, fmtDuration, fmtTime, fmtAgo, fmtCount, serviceColour, parseDurationInput, parseLogfmt, niceTicks, fmtClock, download, errorBanner, debounce } from './util.js';
+import { h, fill, s, esc, fmtDuration, fmtTime, fmtAgo, fmtCount, serviceColour, parseDurationInput, parseLogfmt, niceTicks, fmtClock, download, errorBanner, debounce } from './util.js';
 import { get, services, operations, tagValues } from './api.js';
 import { href, navigate, params, update } from './router.js';
 import { recordTiming } from './timing.js';
@@ -73,7 +73,7 @@ export function serviceFields(p, { allLabel = 'All services' } = {}) {
   const svc = h('select', { name: 'service', 'aria-label': 'Service' }, h('option', { value: '' }, allLabel));
   const op = h('select', { name: 'operation', 'aria-label': 'Operation' }, h('option', { value: '' }, 'All operations'));
   const fillOps = async (keep) => {
-    op.replaceChildren(h('option', { value: '' }, 'All operations'));
+    fill(op, h('option', { value: '' }, 'All operations'));
     op.disabled = !svc.value;
     if (!svc.value) return;
     try {
@@ -124,7 +124,7 @@ export function tagsField(p, learnedKeys) {
       const values = await tagValues(key);
       opts = values.filter((v) => String(v).startsWith(partial)).slice(0, 30).map((v) => `${prefix}${key}=${/\s/.test(v) ? `"${v}"` : v}`);
     }
-    list.replaceChildren(...opts.map((o) => h('option', { value: o })));
+    fill(list, ...opts.map((o) => h('option', { value: o })));
   }, 120);
   input.addEventListener('input', () => {
     input.classList.remove('invalid');
@@ -204,7 +204,7 @@ export function renderSearch(root) {
     }
   });
   const results = h('div', { class: 'results' });
-  root.replaceChildren(form, results);
+  fill(root, form, results);
 
   if (p.requestId) {
     requestResults(results, p.requestId, ctrl.signal);
@@ -215,24 +215,24 @@ export function renderSearch(root) {
 }
 
 async function requestResults(el, id, signal) {
-  el.replaceChildren(h('p', { class: 'pad muted' }, h('span', { class: 'spinner' }), ` Looking up request ${id}…`));
+  fill(el, h('p', { class: 'pad muted' }, h('span', { class: 'spinner' }), ` Looking up request ${id}…`));
   try {
     const ids = await get(`/api/waymark/request/${encodeURIComponent(id)}`, {}, { signal });
-    el.replaceChildren(
+    fill(el, 
       h('div', { class: 'results-head' }, h('b', null, `${ids.length} trace${ids.length === 1 ? '' : 's'} carry request ID `), h('code', null, id)),
       ids.length ? h('ul', { class: 'trace-list' }, ids.map((t) => h('li', { class: 'trace-item' }, h('span'), h('a', { class: 'mono', href: href(`/trace/${t}`) }, t)))) : h('p', { class: 'empty' }, 'No trace carries this request ID.'));
   } catch (e) {
-    if (e.name !== 'AbortError') el.replaceChildren(errorBanner(e));
+    if (e.name !== 'AbortError') fill(el, errorBanner(e));
   }
 }
 
 async function runSearch(el, p, signal, started) {
-  el.replaceChildren(h('p', { class: 'pad muted' }, h('span', { class: 'spinner' }), ' Searching…'));
+  fill(el, h('p', { class: 'pad muted' }, h('span', { class: 'spinner' }), ' Searching…'));
   let list;
   try {
     list = await get('/api/waymark/trace-summaries', apiSearchParams(p), { signal });
   } catch (e) {
-    if (e.name !== 'AbortError') el.replaceChildren(errorBanner(e));
+    if (e.name !== 'AbortError') fill(el, errorBanner(e));
     return;
   }
   list = list || [];
@@ -270,33 +270,40 @@ function renderResults(el, list, p) {
     h('label', { class: 'row' }, 'Sort', sortSel), cmpBtn,
     h('button', { type: 'button', onclick: () => download('waymark-search.json', JSON.stringify(list, null, 2)) }, 'Download results'));
   if (!list.length) {
-    el.replaceChildren(head, h('p', { class: 'empty' }, 'No traces match. Widen the time range or remove filters.'));
+    fill(el, head, h('p', { class: 'empty' }, 'No traces match. Widen the time range or remove filters.'));
     return;
   }
+  // The list is built as markup: for long result lists this is several
+  // times faster than creating each element through the DOM API.
   const ul = h('ul', { class: 'trace-list', 'data-testid': 'trace-list' });
+  ul.addEventListener('change', (e) => {
+    const li = e.target.closest('li[data-trace-id]');
+    if (!li || e.target.type !== 'checkbox') return;
+    if (e.target.checked) selected.add(li.dataset.traceId);
+    else selected.delete(li.dataset.traceId);
+    update({ sel: [...selected].join(',') });
+    syncCmp();
+  });
   const maxDur = Math.max(...list.map((t) => t.durationUs), 1);
   const drawList = () => {
-    ul.replaceChildren(...sortTraces(list, sortSel.value).map((t) => {
-      const cb = h('input', { type: 'checkbox', 'aria-label': `Select ${t.traceID} for comparison`, checked: selected.has(t.traceID), onchange: () => {
-        if (cb.checked) selected.add(t.traceID);
-        else selected.delete(t.traceID);
-        update({ sel: [...selected].join(',') });
-        syncCmp();
-      } });
-      return h('li', { class: `trace-item${t.errorCount ? ' has-err' : ''}`, 'data-trace-id': t.traceID },
-        cb,
-        h('div', null,
-          h('a', { class: 'title', href: href(`/trace/${t.traceID}`) }, h('span', { style: { color: serviceColour(t.rootService) } }, '■ '), `${t.rootService}: `, h('span', { class: 'op' }, t.rootOperation), t.rootMissing ? h('span', { class: 'badge warn', title: 'No root span was found' }, ' missing root') : null),
-          h('div', { class: 'meta mono' }, t.traceID.slice(0, 16))),
-        h('div', { class: 'num' }, h('b', null, fmtDuration(t.durationUs)), h('div', { class: 'durbar' }, h('i', { style: { width: `${(t.durationUs / maxDur) * 100}%` } }))),
-        h('div', null,
-          h('div', { class: 'meta' }, `${fmtCount(t.spanCount)} spans · ${t.services.length} services · depth ${t.depth} `, t.errorCount ? h('span', { class: 'badge err' }, `${t.errorCount} error${t.errorCount === 1 ? '' : 's'}`) : null),
-          h('div', { class: 'pills' }, t.services.slice(0, 8).map((sv) => h('span', { class: 'pill', title: `${sv.spanCount} spans, ${sv.errorCount} errors` }, h('span', { class: 'sw', style: { background: serviceColour(sv.name) } }), `${sv.name} ${sv.spanCount}`)), t.services.length > 8 ? h('span', { class: 'pill' }, `+${t.services.length - 8}`) : null)),
-        h('div', { class: 'meta num' }, fmtTime(t.startUs), h('br'), fmtAgo(t.startUs)));
-    }));
+    ul.innerHTML = sortTraces(list, sortSel.value).map((t) => itemHTML(t, selected, maxDur)).join('');
   };
   drawList();
-  el.replaceChildren(head, h('div', { class: 'scatter' }, scatter(list)), ul);
+  fill(el, head, h('div', { class: 'scatter' }, scatter(list)), ul);
+}
+
+function itemHTML(t, selected, maxDur) {
+  const id = esc(t.traceID);
+  const pills = t.services.slice(0, 8).map((sv) => `<span class="pill" title="${sv.spanCount} spans, ${sv.errorCount} errors"><span class="sw" style="background:${serviceColour(sv.name)}"></span>${esc(sv.name)} ${sv.spanCount}</span>`).join('')
+    + (t.services.length > 8 ? `<span class="pill">+${t.services.length - 8}</span>` : '');
+  const errs = t.errorCount ? ` <span class="badge err">${t.errorCount} error${t.errorCount === 1 ? '' : 's'}</span>` : '';
+  return `<li class="trace-item${t.errorCount ? ' has-err' : ''}" data-trace-id="${id}">`
+    + `<input type="checkbox" aria-label="Select ${id} for comparison"${selected.has(t.traceID) ? ' checked' : ''}>`
+    + `<div><a class="title" href="${esc(href(`/trace/${t.traceID}`))}"><span style="color:${serviceColour(t.rootService)}">■ </span>${esc(t.rootService)}: <span class="op">${esc(t.rootOperation)}</span>${t.rootMissing ? ' <span class="badge warn" title="No root span was found">missing root</span>' : ''}</a>`
+    + `<div class="meta mono">${id.slice(0, 16)}</div></div>`
+    + `<div class="num"><b>${esc(fmtDuration(t.durationUs))}</b><div class="durbar"><i style="width:${(t.durationUs / maxDur) * 100}%"></i></div></div>`
+    + `<div><div class="meta">${fmtCount(t.spanCount)} spans · ${t.services.length} services · depth ${t.depth}${errs}</div><div class="pills">${pills}</div></div>`
+    + `<div class="meta num">${esc(fmtTime(t.startUs))}<br>${esc(fmtAgo(t.startUs))}</div></li>`;
 }
 
 // scatter draws duration against start time; a dot's size follows the span
@@ -325,16 +332,18 @@ function scatter(list) {
   }
   svg.append(axis);
   const dots = list.slice().sort((a, b) => b.spanCount - a.spanCount);
-  for (const t of dots) {
+  const g = s('g');
+  g.innerHTML = dots.map((t) => {
     const colour = t.errorCount ? '#c4221f' : serviceColour(t.rootService);
-    const c = s('circle', {
-      cx: X(t.startUs), cy: Y(t.durationUs), r: Math.min(3 + Math.sqrt(t.spanCount) / 2, 14), fill: colour, stroke: colour,
-      tabindex: '0', role: 'link', 'aria-label': `${t.rootService}: ${t.rootOperation}, ${fmtDuration(t.durationUs)}`, 'data-trace-id': t.traceID,
-    }, s('title', null, `${t.rootService}: ${t.rootOperation}\n${fmtDuration(t.durationUs)} · ${t.spanCount} spans · ${t.services.length} services${t.errorCount ? ` · ${t.errorCount} errors` : ''}\n${fmtTime(t.startUs)}`));
-    const open = () => navigate(`/trace/${t.traceID}`);
-    c.addEventListener('click', open);
-    c.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
-    svg.append(c);
-  }
+    const tip = `${t.rootService}: ${t.rootOperation}\n${fmtDuration(t.durationUs)} · ${t.spanCount} spans · ${t.services.length} services${t.errorCount ? ` · ${t.errorCount} errors` : ''}\n${fmtTime(t.startUs)}`;
+    return `<circle cx="${X(t.startUs).toFixed(1)}" cy="${Y(t.durationUs).toFixed(1)}" r="${Math.min(3 + Math.sqrt(t.spanCount) / 2, 14).toFixed(1)}" fill="${colour}" stroke="${colour}" tabindex="0" role="link" aria-label="${esc(`${t.rootService}: ${t.rootOperation}, ${fmtDuration(t.durationUs)}`)}" data-trace-id="${esc(t.traceID)}"><title>${esc(tip)}</title></circle>`;
+  }).join('');
+  const open = (e) => {
+    const c = e.target.closest('circle[data-trace-id]');
+    if (c) navigate(`/trace/${c.dataset.traceId}`);
+  };
+  g.addEventListener('click', open);
+  g.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(e); });
+  svg.append(g);
   return svg;
 }

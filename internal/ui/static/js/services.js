@@ -1,7 +1,7 @@
 // Services page: the service dependency graph (layered layout; edge width by
 // calls, colour by error rate) and per-service / per-operation RED figures.
 
-import { h, s, fmtCount, fmtDuration, fmtPct, fmtRate, errorColour, errorBanner } from './util.js';
+import { h, fill, s, fmtCount, fmtDuration, fmtPct, fmtRate, errorColour, errorBanner } from './util.js';
 import { get } from './api.js';
 import { href, navigate, params, update } from './router.js';
 import { timeFields, timeRange } from './search.js';
@@ -21,7 +21,7 @@ export function renderServices(root) {
   } }, time.el, h('button', { type: 'submit', class: 'primary' }, 'Refresh'), formErr);
   const graphEl = h('div', { class: 'depgraph', 'data-testid': 'depgraph' }, h('p', { class: 'pad muted' }, h('span', { class: 'spinner' }), ' Loading dependencies…'));
   const tableEl = h('div', null, h('p', { class: 'pad muted' }, h('span', { class: 'spinner' }), ' Loading service statistics…'));
-  root.replaceChildren(form, graphEl, tableEl);
+  fill(root, form, graphEl, tableEl);
   const [start, end] = timeRange(p);
   const deps = get('/api/dependencies', { endTs: Math.round(end / 1000), lookback: Math.round((end - start) / 1000) }, { signal: ctrl.signal });
   const stats = get('/api/waymark/service-stats', { start: Math.floor(start), end: Math.ceil(end) }, { signal: ctrl.signal });
@@ -34,11 +34,11 @@ export function renderServices(root) {
   let depData = null;
   let statData = null;
   const redraw = () => {
-    if (depData) graphEl.replaceChildren(graph(depData, statData, state.selected, select));
-    if (statData) tableEl.replaceChildren(statsTable(statData, state.selected, select, p));
+    if (depData) fill(graphEl, graph(depData, statData, state.selected, select));
+    if (statData) fill(tableEl, statsTable(statData, state.selected, select, p));
   };
-  deps.then((d) => { depData = d || []; redraw(); }).catch((e) => { if (e.name !== 'AbortError') graphEl.replaceChildren(errorBanner(e)); });
-  stats.then((d) => { statData = d; redraw(); }).catch((e) => { if (e.name !== 'AbortError') tableEl.replaceChildren(errorBanner(e)); });
+  deps.then((d) => { depData = d || []; redraw(); }).catch((e) => { if (e.name !== 'AbortError') fill(graphEl, errorBanner(e)); });
+  stats.then((d) => { statData = d; redraw(); }).catch((e) => { if (e.name !== 'AbortError') fill(tableEl, errorBanner(e)); });
   return () => ctrl.abort();
 }
 

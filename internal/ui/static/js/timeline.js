@@ -3,7 +3,7 @@
 // The minimap above it draws every span onto one canvas and sets the zoom
 // window by dragging.
 
-import { h, fmtDuration, serviceColour, niceTicks } from './util.js';
+import { h, fill, fmtDuration, serviceColour, niceTicks } from './util.js';
 
 const ROW_H = 22;
 const OVERSCAN = 12;
@@ -91,7 +91,7 @@ export class Timeline {
     for (let r = first; r < last; r++) {
       frag.append(this.row(this.rows[r], r, t0, span, selected, matches, showCritical));
     }
-    this.spacer.replaceChildren(frag);
+    fill(this.spacer, frag);
     this.renderTicks(t0 - trace.start, span);
     this.win.style.left = `${zoom[0] * 100}%`;
     this.win.style.width = `${(zoom[1] - zoom[0]) * 100}%`;
@@ -117,7 +117,7 @@ export class Timeline {
     const bars = h('div', { class: 'tl-bars' });
     const bar = h('div', { class: sp.error ? 'tl-bar err' : 'tl-bar', style: { left: `${left}%`, width: `${Math.max(width, 0.05)}%`, background: colour } });
     bars.append(bar);
-    if (showCritical) {
+    if (showCritical && this.ctx.trace.critical) {
       const segs = this.ctx.trace.critical.get(sp.i);
       if (segs) {
         for (const [a, b] of segs) {
@@ -126,8 +126,14 @@ export class Timeline {
       }
     }
     const label = h('span', { class: 'tl-label' }, fmtDuration(sp.dur));
-    if (left + width > 85) label.style.right = `${Math.min(100, 100 - left) + 0.5}%`;
-    else label.style.left = `${Math.max(0, left + width) + 0.5}%`;
+    if (left + width <= 85) {
+      label.style.left = `${Math.max(0, left + width) + 0.5}%`;
+    } else if (left > 12) {
+      label.style.right = `${100 - left + 0.5}%`;
+    } else {
+      label.classList.add('inside');
+      label.style.right = `${Math.max(0, 100 - left - width) + 0.5}%`;
+    }
     bars.append(label);
     return h('div', {
       class: cls,
@@ -142,7 +148,7 @@ export class Timeline {
 
   renderTicks(offset, span) {
     const ticks = niceTicks(offset, offset + span, 6);
-    this.scale.replaceChildren(...ticks.map((v) => h('span', { style: { left: `${((v - offset) / span) * 100}%` } }, fmtDuration(v))));
+    fill(this.scale, ...ticks.map((v) => h('span', { style: { left: `${((v - offset) / span) * 100}%` } }, fmtDuration(v))));
   }
 
   onClick(e) {
@@ -173,27 +179,44 @@ export class Timeline {
     return this.rows[n];
   }
 
+  // drawMinimap paints every span (row = position in the tree, x = time)
+  // straight into a pixel buffer: one write per covered pixel, so 100,000
+  // spans cost a few milliseconds.
   drawMinimap() {
     const { trace } = this.ctx;
     const dpr = window.devicePixelRatio || 1;
-    const w = this.minimap.clientWidth || 800;
-    const hgt = this.minimap.clientHeight || 64;
-    this.canvas.width = Math.round(w * dpr);
-    this.canvas.height = Math.round(hgt * dpr);
+    const w = Math.max(1, Math.round((this.minimap.clientWidth || 800) * dpr));
+    const hgt = Math.max(1, Math.round((this.minimap.clientHeight || 64) * dpr));
+    this.canvas.width = w;
+    this.canvas.height = hgt;
     const g = this.canvas.getContext('2d');
-    g.scale(dpr, dpr);
-    const n = trace.spans.length;
+    const img = g.createImageData(w, hgt);
+    const px = new Uint32Array(img.data.buffer);
+    const n = trace.spans.length || 1;
     const dur = trace.duration || 1;
-    const rowH = Math.max(hgt / Math.max(n, 1), 0.5);
-    let lastColour = '';
-    for (const sp of trace.spans) {
-      const c = sp.error ? '#c4221f' : serviceColour(sp.service);
-      if (c !== lastColour) {
-        g.fillStyle = c;
-        lastColour = c;
+    const rowsPer = Math.max(1, Math.round(hgt / n));
+    const colourOf = new Map();
+    const packed = (css) => {
+      let c = colourOf.get(css);
+      if (c === undefined) {
+        const v = parseInt(css.slice(1), 16);
+        // ImageData is RGBA in memory; Uint32 views it little-endian.
+        c = (0xff << 24) | ((v & 0xff) << 16) | (v & 0xff00) | ((v >> 16) & 0xff);
+        colourOf.set(css, c);
       }
-      g.fillRect(((sp.start - trace.start) / dur) * w, (sp.i / n) * hgt, Math.max((sp.dur / dur) * w, 0.7), Math.max(rowH, 1));
+      return c;
+    };
+    const errColour = packed('#c4221f');
+    for (const sp of trace.spans) {
+      const c = sp.error ? errColour : packed(serviceColour(sp.service));
+      const y0 = Math.min(hgt - 1, Math.floor((sp.i / n) * hgt));
+      const x0 = Math.max(0, Math.min(w - 1, Math.floor(((sp.start - trace.start) / dur) * w)));
+      const x1 = Math.max(x0 + 1, Math.min(w, Math.ceil(((sp.end - trace.start) / dur) * w)));
+      for (let y = y0; y < Math.min(hgt, y0 + rowsPer); y++) {
+        px.fill(c, y * w + x0, y * w + x1);
+      }
     }
+    g.putImageData(img, 0, 0);
   }
 
   bindMinimap() {

@@ -2,10 +2,11 @@
 // find-in-trace and the span detail panel. State (view, selected span, find
 // text, collapsed spans, zoom, critical path) lives in the URL.
 
-import { h, fmtDuration, fmtTime, fmtCount, serviceColour, copyButton, download, errorBanner } from './util.js';
-import { fetchTrace } from './api.js';
-import { href, params, update } from './router.js';
-import { buildTrace, spanMatcher, statsBy } from './tracemodel.js';
+import { h, fill, fmtDuration, fmtTime, fmtCount, serviceColour, copyButton, download, errorBanner, toast } from './util.js';
+import { fetchTrace, fetchJaegerTrace } from './api.js';
+import { href, navigate, params, update } from './router.js';
+import { get } from './api.js';
+import { buildTrace, criticalPath, spanMatcher, statsBy } from './tracemodel.js';
 import { Timeline } from './timeline.js';
 import { FlameGraph } from './flame.js';
 import { recordTiming } from './timing.js';
@@ -16,16 +17,14 @@ const VIEWS = [['timeline', 'Timeline'], ['flame', 'Flame graph'], ['stats', 'St
 export function renderTrace(root, id) {
   const started = performance.now();
   const ctrl = new AbortController();
-  root.replaceChildren(h('p', { class: 'pad muted' }, h('span', { class: 'spinner' }), ` Loading trace ${id}…`));
+  fill(root, h('p', { class: 'pad muted' }, h('span', { class: 'spinner' }), ` Loading trace ${id}…`));
   let page = null;
-  fetchTrace(id, { signal: ctrl.signal }).then(({ body, text }) => {
-    const data = Array.isArray(body.data) ? body.data : [body];
-    if (!data.length || !data[0] || !data[0].spans || !data[0].spans.length) throw new Error(`trace ${id} not found`);
-    const trace = buildTrace(data[0]);
-    page = new TracePage(root, trace, text, started);
+  fetchTrace(id, { signal: ctrl.signal }).then((ct) => {
+    page = new TracePage(root, buildTrace(ct), started);
   }).catch((e) => {
     if (e.name === 'AbortError') return;
-    root.replaceChildren(errorBanner(e.status === 404 ? `Trace ${id} not found.` : e));
+    if (e.status === 404 || e.status === 400) notFound(root, id, ctrl.signal);
+    else fill(root, errorBanner(e));
   });
   return () => {
     ctrl.abort();
@@ -33,11 +32,29 @@ export function renderTrace(root, id) {
   };
 }
 
+// notFound explains a missing trace; the ID may be a request ID instead.
+async function notFound(root, id, signal) {
+  fill(root, h('p', { class: 'pad muted' }, `No trace has ID ${id}; looking it up as a request ID…`));
+  try {
+    const ids = await get(`/api/waymark/request/${encodeURIComponent(id)}`, {}, { signal });
+    if (ids.length === 1) {
+      navigate(`/trace/${ids[0]}`, {}, { replace: true });
+      return;
+    }
+    if (ids.length > 1) {
+      navigate('/search', { requestId: id }, { replace: true });
+      return;
+    }
+  } catch (e) {
+    if (e.name === 'AbortError') return;
+  }
+  fill(root, errorBanner(`No trace has ID or request ID ${id}. It may be outside the retention period, or belong to another tenant.`));
+}
+
 class TracePage {
-  constructor(root, trace, rawText, started) {
+  constructor(root, trace, started) {
     this.root = root;
     this.trace = trace;
-    this.rawText = rawText;
     const p = params();
     this.view = VIEWS.some(([v]) => v === p.view) ? p.view : 'timeline';
     this.ctx = {
@@ -59,7 +76,14 @@ class TracePage {
     this.build();
     this.applyFind(false);
     this.showView();
-    requestAnimationFrame(() => recordTiming('trace', performance.now() - started, { spans: trace.spans.length }));
+    requestAnimationFrame(() => {
+      recordTiming('trace', performance.now() - started, { spans: trace.spans.length });
+      // The critical path is not needed for the first paint.
+      setTimeout(() => {
+        trace.critical = criticalPath(trace);
+        this.redraw();
+      }, 0);
+    });
     this.onKey = (e) => this.key(e);
     document.addEventListener('keydown', this.onKey);
   }
@@ -81,7 +105,7 @@ class TracePage {
     this.body = h('div', { class: 'trace-main' });
     this.detail = h('aside', { class: 'detail', hidden: true, 'aria-label': 'Span details' });
     const warn = t.roots.length > 1 ? h('div', { class: 'banner' }, `This trace has ${t.roots.length} root spans: some parents are missing (not received, dropped or still in flight).`) : null;
-    this.root.replaceChildren(
+    fill(this.root, 
       h('div', { class: 'trace-head' },
         h('h1', null, title),
         h('div', { class: 'facts' },
@@ -94,7 +118,16 @@ class TracePage {
         h('span', { class: 'grow' }),
         h('span', { class: 'mono muted' }, t.id, ' ', copyButton(t.id, 'copy ID')),
         h('a', { href: href('/compare', { a: t.id }) }, 'Compare…'),
-        h('button', { type: 'button', onclick: () => download(`trace-${t.id}.json`, this.rawText) }, 'Download JSON')),
+        h('button', { type: 'button', onclick: async (e) => {
+          e.target.disabled = true;
+          try {
+            download(`trace-${t.id}.json`, await fetchJaegerTrace(t.id));
+          } catch (err) {
+            toast(err.message);
+          } finally {
+            e.target.disabled = false;
+          }
+        } }, 'Download JSON')),
       warn,
       h('div', { class: 'toolbar' }, this.tabs, h('span', { class: 'grow' }), this.cpBtn,
         h('label', { class: 'find row' }, this.findInput,
@@ -108,7 +141,7 @@ class TracePage {
     if (this.widget && this.widget.dispose) this.widget.dispose();
     this.widget = null;
     for (const b of this.tabs.children) b.setAttribute('aria-selected', String(b.dataset.view === this.view));
-    this.body.replaceChildren();
+    fill(this.body);
     this.cpBtn.hidden = this.view !== 'timeline';
     switch (this.view) {
       case 'flame':
@@ -118,7 +151,7 @@ class TracePage {
         this.body.append(statsView(this.trace));
         break;
       case 'json':
-        this.body.append(jsonView(this.rawText));
+        this.body.append(jsonView(this.trace.id));
         break;
       default:
         this.widget = new Timeline(this.body, this.ctx);
@@ -266,7 +299,7 @@ class TracePage {
     const sp = this.ctx.selected;
     this.detail.hidden = !sp || this.view === 'json' || this.view === 'stats';
     if (this.detail.hidden) return;
-    this.detail.replaceChildren(...spanDetail(sp, this.trace, () => this.select(sp)));
+    fill(this.detail, ...spanDetail(sp, this.trace, () => this.select(sp)));
   }
 }
 
@@ -283,8 +316,6 @@ function kvTable(list) {
 
 function spanDetail(sp, trace, close) {
   const rel = (us) => fmtDuration(us - trace.start);
-  const status = sp.tags.find((t) => t.key === 'otel.status_code');
-  const statusMsg = sp.tags.find((t) => t.key === 'otel.status_description');
   const deepLink = `${location.origin}${href(`/trace/${trace.id}`, { span: sp.id })}`;
   const out = [
     h('header', null,
@@ -298,18 +329,24 @@ function spanDetail(sp, trace, close) {
         h('tr', null, h('td', null, 'Start'), h('td', null, `${fmtTime(sp.start)} (+${rel(sp.start)})`)),
         h('tr', null, h('td', null, 'Duration'), h('td', null, `${fmtDuration(sp.dur)} (self ${fmtDuration(sp.self)})`)),
         h('tr', null, h('td', null, 'Kind'), h('td', null, sp.kind || 'unspecified')),
-        h('tr', null, h('td', null, 'Status'), h('td', { class: sp.error ? 'err' : '' }, sp.error ? 'ERROR' : (status ? status.value : 'unset'), statusMsg ? ` — ${statusMsg.value}` : '')),
+        h('tr', null, h('td', null, 'Status'), h('td', { class: sp.error ? 'err' : '' }, sp.error ? 'ERROR' : sp.status, sp.statusMessage ? ` — ${sp.statusMessage}` : '')),
         h('tr', null, h('td', null, 'Link'), h('td', null, copyButton(deepLink, 'copy link to span')))))),
   ];
-  if (sp.warnings.length) out.push(h('section', null, h('h3', null, 'Warnings'), sp.warnings.map((w) => h('div', { class: 'banner' }, w))));
+  const dropped = sp.dropped;
+  if (dropped) {
+    out.push(h('section', null, h('div', { class: 'banner' }, `The sender dropped ${[['attributes', dropped.attributes], ['events', dropped.events], ['links', dropped.links]].filter(([, v]) => v).map(([k, v]) => `${v} ${k}`).join(', ')} of this span.`)));
+  }
   out.push(h('section', null, h('h3', null, `Attributes (${sp.tags.length})`), kvTable(sp.tags)));
-  out.push(h('section', null, h('h3', null, 'Resource'), kvTable([{ key: 'service.name', value: sp.service }, ...(sp.process.tags || [])])));
-  out.push(h('section', null, h('h3', null, `Events (${sp.logs.length})`),
-    sp.logs.length ? sp.logs.map((l) => h('div', { class: 'event' }, h('div', { class: 'muted' }, `+${fmtDuration(l.timestamp - sp.start)} into the span`), kvTable(l.fields))) : h('p', { class: 'muted' }, 'none')));
-  const refs = sp.refs.filter((r) => !(r.refType === 'CHILD_OF' && r.spanID === sp.parentId && r.traceID === trace.id));
-  out.push(h('section', null, h('h3', null, `Links (${refs.length})`),
-    refs.length ? h('table', { class: 'kv' }, h('tbody', null, refs.map((r) => h('tr', null, h('td', null, r.refType),
-      h('td', null, r.traceID === trace.id ? h('a', { href: href(`/trace/${trace.id}`, { span: r.spanID }) }, r.spanID) : h('a', { href: href(`/trace/${r.traceID}`, { span: r.spanID }) }, `${r.traceID} / ${r.spanID}`)))))) : h('p', { class: 'muted' }, 'none')));
+  out.push(h('section', null, h('h3', null, 'Resource'), kvTable([{ key: 'service.name', value: sp.service }, ...sp.process.tags.filter((t) => t.key !== 'service.name')])));
+  const sc = sp.scope;
+  if (sc && (sc.name || sc.tags.length)) out.push(h('section', null, h('h3', null, 'Instrumentation scope'), kvTable([{ key: 'name', value: sc.name }, { key: 'version', value: sc.version || '' }, ...sc.tags])));
+  const logs = sp.logs;
+  out.push(h('section', null, h('h3', null, `Events (${logs.length})`),
+    logs.length ? logs.map((l) => h('div', { class: 'event' }, h('div', null, h('b', null, l.name || '(unnamed)'), h('span', { class: 'muted' }, ` +${fmtDuration(l.timestamp - sp.start)} into the span`)), l.fields.length ? kvTable(l.fields) : null)) : h('p', { class: 'muted' }, 'none')));
+  const links = sp.links;
+  out.push(h('section', null, h('h3', null, `Links (${links.length})`),
+    links.length ? h('table', { class: 'kv' }, h('tbody', null, links.map((l) => h('tr', null, h('td', null, l.traceID === trace.id ? 'span in this trace' : 'other trace'),
+      h('td', null, h('a', { href: href(`/trace/${l.traceID}`, { span: l.spanID }) }, l.traceID === trace.id ? l.spanID : `${l.traceID} / ${l.spanID}`), l.attributes.length ? kvTable(l.attributes) : null))))) : h('p', { class: 'muted' }, 'none')));
   return out;
 }
 
@@ -339,7 +376,7 @@ function statsView(trace) {
       const d = typeof x === 'string' ? x.localeCompare(y) : x - y;
       return asc ? d : -d;
     });
-    table.replaceChildren(
+    fill(table, 
       h('thead', null, h('tr', null, cols.map(([k, label, , num]) => h('th', {
         class: `sortable${num ? ' num' : ''}${k === sortKey ? ` sorted${asc ? ' asc' : ''}` : ''}`,
         tabindex: '0',
@@ -356,15 +393,18 @@ function statsView(trace) {
   return h('div', { style: { overflow: 'auto', flex: '1' } }, table);
 }
 
-function jsonView(text) {
-  const max = 2_000_000;
-  let shown;
-  try {
-    shown = JSON.stringify(JSON.parse(text.length > max * 4 ? '{}' : text), null, 2);
-  } catch {
-    shown = text;
-  }
-  if (text.length > max * 4) shown = `This trace's JSON is ${fmtCount(text.length)} bytes: use Download JSON to see it whole.`;
-  if (shown.length > max) shown = `${shown.slice(0, max)}\n… (${fmtCount(shown.length - max)} more characters: use Download JSON)`;
-  return h('pre', { class: 'json-view', 'data-testid': 'trace-json' }, shown);
+// jsonView shows the trace as the Jaeger API serves it, fetched on demand.
+function jsonView(id) {
+  const pre = h('pre', { class: 'json-view', 'data-testid': 'trace-json' }, 'Loading…');
+  fetchJaegerTrace(id).then((text) => {
+    const max = 2_000_000;
+    if (text.length > 4 * max) {
+      pre.textContent = `This trace's JSON is ${fmtCount(text.length)} bytes: use Download JSON to see it whole.`;
+      return;
+    }
+    let shown = JSON.stringify(JSON.parse(text), null, 2);
+    if (shown.length > max) shown = `${shown.slice(0, max)}\n… (${fmtCount(shown.length - max)} more characters: use Download JSON)`;
+    pre.textContent = shown;
+  }).catch((e) => { pre.textContent = String(e.message || e); });
+  return pre;
 }

@@ -1,69 +1,110 @@
-// Trace model: turns the Jaeger API's trace JSON into a span tree with
+// Trace model: turns the compact trace JSON into a span tree with
 // depths, a pre-order list, per-service counts, self times and the critical
 // path. Everything here is iterative so that very deep traces cannot
 // overflow the call stack.
 
-function tagValue(tags, key) {
-  if (!tags) return undefined;
-  for (const t of tags) if (t.key === key) return t.value;
-  return undefined;
+// NO_CHILDREN is shared by leaf spans until they get a child.
+const NO_CHILDREN = Object.freeze([]);
+
+const KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
+const STATUS = ['UNSET', 'OK', 'ERROR'];
+
+// pairs turns a flat [key, value, …] list into [{key, value}], looking keys
+// up in strings when they are indexes.
+function pairs(flat, strings) {
+  const out = [];
+  if (!flat) return out;
+  for (let k = 0; k + 1 < flat.length; k += 2) {
+    const key = typeof flat[k] === 'number' ? strings[flat[k]] : flat[k];
+    out.push({ key, value: flat[k + 1] });
+  }
+  return out;
 }
 
-function isErrorSpan(tags) {
-  const e = tagValue(tags, 'error');
-  if (e === true || e === 'true') return true;
-  const st = tagValue(tags, 'otel.status_code');
-  return st === 'ERROR' || st === 'error';
+// Span is one span of the model. Attributes, events and links are decoded
+// from the compact arrays only when first read, so a large trace opens
+// without building objects nobody looks at.
+class Span {
+  constructor(ct, k, res) {
+    const cs = ct.spans;
+    this.ct = ct;
+    this.k = k;
+    this.i = 0;
+    this.id = cs.id[k];
+    this.parentIdx = cs.parent[k];
+    this.parentId = cs.parent[k] >= 0 ? cs.id[cs.parent[k]] : (cs.parentID && cs.parentID[k]) || '';
+    this.parent = null;
+    this.children = NO_CHILDREN;
+    this.process = res;
+    this.service = res.serviceName;
+    this.op = ct.strings[cs.name[k]];
+    this.start = ct.startUs + cs.start[k];
+    this.dur = cs.duration[k];
+    this.end = this.start + this.dur;
+    this.depth = 0;
+    this.kind = KINDS[cs.kind[k]] || 'unspecified';
+    this.status = STATUS[cs.status[k]] || 'UNSET';
+    this.statusMessage = (cs.statusMessage && cs.statusMessage[k]) || '';
+    this.error = cs.status[k] === 2 || hasErrorTag(cs.attributes[k], ct.strings);
+    this.descendants = 0;
+  }
+
+  // self is the part of the span's duration not covered by its children.
+  get self() {
+    if (this._self === undefined) this._self = selfTime(this);
+    return this._self;
+  }
+
+  get tags() {
+    return (this._tags ||= pairs(this.ct.spans.attributes[this.k], this.ct.strings));
+  }
+
+  get logs() {
+    const evs = (this.ct.spans.events && this.ct.spans.events[this.k]) || [];
+    return evs.map((e) => ({ timestamp: this.ct.startUs + e.time, name: e.name, fields: pairs(e.attributes, this.ct.strings) }));
+  }
+
+  get links() {
+    const ls = (this.ct.spans.links && this.ct.spans.links[this.k]) || [];
+    return ls.map((l) => ({ traceID: l.traceID, spanID: l.spanID, attributes: pairs(l.attributes, this.ct.strings) }));
+  }
+
+  get scope() {
+    const sc = this.ct.scopes[this.ct.spans.scope[this.k]];
+    return sc ? { name: sc.name, version: sc.version, tags: pairs(sc.attributes, this.ct.strings) } : null;
+  }
+
+  get dropped() {
+    return (this.ct.spans.dropped && this.ct.spans.dropped[this.k]) || null;
+  }
 }
 
-// buildTrace builds the model of one trace (an element of the Jaeger API's
-// data array).
-export function buildTrace(jt) {
-  const processes = jt.processes || {};
-  const raw = jt.spans || [];
-  const n = raw.length;
+function hasErrorTag(flat, strings) {
+  if (!flat) return false;
+  for (let k = 0; k + 1 < flat.length; k += 2) {
+    if (strings[flat[k]] === 'error') return flat[k + 1] === true || flat[k + 1] === 'true';
+  }
+  return false;
+}
+
+// buildTrace builds the model of one trace from the compact form served by
+// /api/waymark/trace/{id}.
+export function buildTrace(ct) {
+  const n = ct.spans.id.length;
+  const resources = ct.resources.map((r) => ({ serviceName: r.name || 'unknown', tags: pairs(r.attributes, ct.strings) }));
   const spans = new Array(n);
   const byId = new Map();
   for (let k = 0; k < n; k++) {
-    const r = raw[k];
-    const proc = processes[r.processID] || { serviceName: r.processID || 'unknown', tags: [] };
-    let parentId = '';
-    if (r.references) {
-      const ref = r.references.find((x) => x.refType === 'CHILD_OF' && x.traceID === r.traceID) || r.references.find((x) => x.refType === 'CHILD_OF');
-      if (ref) parentId = ref.spanID;
-    }
-    if (!parentId && r.parentSpanID) parentId = r.parentSpanID;
-    const sp = {
-      i: 0,
-      id: r.spanID,
-      parentId,
-      parent: null,
-      children: [],
-      service: proc.serviceName,
-      op: r.operationName,
-      start: r.startTime,
-      dur: r.duration,
-      end: r.startTime + r.duration,
-      depth: 0,
-      error: isErrorSpan(r.tags),
-      kind: tagValue(r.tags, 'span.kind') || '',
-      tags: r.tags || [],
-      process: proc,
-      logs: r.logs || [],
-      refs: r.references || [],
-      warnings: r.warnings || [],
-      self: r.duration,
-      descendants: 0,
-      raw: r,
-    };
+    const sp = new Span(ct, k, resources[ct.spans.resource[k]]);
     spans[k] = sp;
     if (!byId.has(sp.id)) byId.set(sp.id, sp);
   }
   const roots = [];
   for (const sp of spans) {
-    const p = sp.parentId ? byId.get(sp.parentId) : undefined;
+    const p = sp.parentIdx >= 0 ? spans[sp.parentIdx] : undefined;
     if (p && p !== sp) {
       sp.parent = p;
+      if (p.children === NO_CHILDREN) p.children = [];
       p.children.push(sp);
     } else {
       roots.push(sp);
@@ -73,7 +114,8 @@ export function buildTrace(jt) {
   roots.sort(byStart);
   // Pre-order walk; a span reached twice (a reference cycle) is cut.
   const flat = [];
-  const seen = new Set();
+  const seenK = new Uint8Array(n);
+  const seen = { has: (sp) => seenK[sp.k] === 1, add: (sp) => { seenK[sp.k] = 1; } };
   const stack = [];
   for (let r = roots.length - 1; r >= 0; r--) stack.push(roots[r]);
   let depth = 0;
@@ -113,7 +155,6 @@ export function buildTrace(jt) {
   for (let k = flat.length - 1; k >= 0; k--) {
     const sp = flat[k];
     for (const c of sp.children) sp.descendants += 1 + c.descendants;
-    sp.self = selfTime(sp);
   }
   let start = Infinity;
   let end = -Infinity;
@@ -133,7 +174,7 @@ export function buildTrace(jt) {
     end = 0;
   }
   const trace = {
-    id: jt.traceID,
+    id: ct.traceID,
     spans: flat,
     byId,
     roots,
@@ -144,10 +185,9 @@ export function buildTrace(jt) {
     depth,
     errors,
     services,
-    warnings: jt.warnings || [],
+    // critical is filled in by criticalPath, after the first render.
     critical: null,
   };
-  trace.critical = criticalPath(trace);
   return trace;
 }
 

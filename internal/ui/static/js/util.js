@@ -35,6 +35,20 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+// esc escapes text for HTML markup built as a string (the fast path for
+// long lists).
+export function esc(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+}
+
+// fill replaces el's children; null, undefined and false are skipped and
+// arrays flattened, as in h.
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
 // s builds an SVG element.
 export function s(tag, attrs, ...children) {
   const el = document.createElementNS(SVG_NS, tag);
@@ -113,8 +127,8 @@ export function parseDurationInput(text) {
 // Service colours: a fixed, distinguishable palette picked by name hash, so
 // a service keeps its colour across traces and views.
 const PALETTE = [
-  '#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#ff9da7',
-  '#8cd17d', '#499894', '#d37295', '#86bcb6', '#a0cbe8', '#ffbe7d', '#bab0ac', '#79706e',
+  '#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#7f8fa6',
+  '#8cd17d', '#499894', '#6b5b95', '#86bcb6', '#a0cbe8', '#ffbe7d', '#bab0ac', '#79706e',
   '#d4a6c8', '#b6992d', '#f1ce63', '#5f9ed1',
 ];
 const colourCache = new Map();
