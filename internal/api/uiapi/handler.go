@@ -56,6 +56,7 @@ const (
 	defaultSummaryLimit   = 20
 	defaultSummaryWindow  = 48 * time.Hour
 	defaultStatsWindow    = time.Hour
+	defaultLookupWindow   = 7 * 24 * time.Hour
 	defaultBreakdownAttr  = "datacenter"
 	defaultBreakdownLimit = 50
 	summaryWorkers        = 4
@@ -313,13 +314,13 @@ func (h *handler) breakdown(ctx context.Context, tenant string, r *http.Request)
 
 // requestLookup answers GET /api/waymark/request/{id}?start&end&limit with
 // the IDs of the traces, newest first, that carry the request ID in one of
-// requestIDKeys. Without start, every stored trace is searched.
+// requestIDKeys. The range defaults to the last 7 days.
 func (h *handler) requestLookup(ctx context.Context, tenant string, r *http.Request) (any, error) {
 	id := r.PathValue("id")
 	if id == "" {
 		return nil, fmt.Errorf("%w: empty request id", errBadParam)
 	}
-	base, err := parseSearch(r.URL.Query(), h.now(), searchDefaults{limit: defaultSummaryLimit, maxLimit: h.opts.MaxSummaries})
+	base, err := parseSearch(r.URL.Query(), h.now(), searchDefaults{lookback: defaultLookupWindow, limit: defaultSummaryLimit, maxLimit: h.opts.MaxSummaries})
 	if err != nil {
 		return nil, err
 	}
