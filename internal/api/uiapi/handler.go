@@ -19,6 +19,7 @@ import (
 	"waymark/internal/model"
 	"waymark/internal/query"
 	"waymark/internal/store/filter"
+	"waymark/internal/store/summary"
 )
 
 // Querier is the part of the query layer the UI endpoints read. It must be
@@ -30,6 +31,9 @@ type Querier interface {
 	// FindTrace returns every span of the trace, or an error wrapping
 	// query.ErrTraceNotFound. The times (Unix ns, 0 for none) are hints.
 	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) ([]model.Span, error)
+	// Tags returns the attribute keys and values per scope seen between
+	// the two times (Unix ns).
+	Tags(ctx context.Context, tenant string, startUnixNano, endUnixNano uint64) (summary.Tags, error)
 }
 
 // Options configures the handler. The zero value is usable.
@@ -94,6 +98,7 @@ func NewHandler(q Querier, opts Options) http.Handler {
 	h.route("GET /api/waymark/breakdown", "breakdown", h.breakdown)
 	h.route("GET /api/waymark/request/{id}", "request", h.requestLookup)
 	h.route("GET /api/waymark/trace/{id}", "trace", h.trace)
+	h.route("GET /api/waymark/tags", "tags", h.tags)
 	h.route("/api/waymark/", "unmatched", func(_ context.Context, _ string, r *http.Request) (any, error) {
 		return nil, fmt.Errorf("%w: %s %s", errNotFound, r.Method, r.URL.Path)
 	})
@@ -368,4 +373,62 @@ func (h *handler) trace(ctx context.Context, tenant string, r *http.Request) (an
 	}
 	h.metrics.scanned("trace", 1)
 	return Compact(id, spans), nil
+}
+
+// TagKey is an attribute key with the values seen for it, for the UI's
+// autocomplete.
+type TagKey struct {
+	Key    string   `json:"key"`
+	Scopes []string `json:"scopes"`
+	Values []string `json:"values"`
+	// Truncated says the key has more distinct values than were kept.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// tags answers GET /api/waymark/tags?start&end (µs; default the last hour)
+// with every attribute key seen, span and resource scopes merged, sorted by
+// key, each with its values sorted.
+func (h *handler) tags(ctx context.Context, tenant string, r *http.Request) (any, error) {
+	req, err := parseSearch(r.URL.Query(), h.now(), searchDefaults{lookback: defaultStatsWindow})
+	if err != nil {
+		return nil, err
+	}
+	tags, err := h.q.Tags(ctx, tenant, req.StartUnixNano, req.EndUnixNano)
+	if err != nil {
+		return nil, fmt.Errorf("tags: %w", err)
+	}
+	return TagKeysOf(tags), nil
+}
+
+// TagKeysOf flattens a tag summary into keys sorted by name, each listing
+// the scopes it appears in and its values as text, sorted.
+func TagKeysOf(tags summary.Tags) []TagKey {
+	byKey := make(map[string]*TagKey)
+	values := make(map[string]map[string]struct{})
+	for scope, keys := range tags {
+		for key, tv := range keys {
+			k := byKey[key]
+			if k == nil {
+				k = &TagKey{Key: key}
+				byKey[key] = k
+				values[key] = make(map[string]struct{})
+			}
+			k.Scopes = append(k.Scopes, scope)
+			k.Truncated = k.Truncated || tv.Truncated
+			for v := range tv.Values {
+				values[key][v.AsString()] = struct{}{}
+			}
+		}
+	}
+	out := make([]TagKey, 0, len(byKey))
+	for key, k := range byKey {
+		for v := range values[key] {
+			k.Values = append(k.Values, v)
+		}
+		slices.Sort(k.Values)
+		slices.Sort(k.Scopes)
+		out = append(out, *k)
+	}
+	slices.SortFunc(out, func(a, b TagKey) int { return cmp.Compare(a.Key, b.Key) })
+	return out
 }

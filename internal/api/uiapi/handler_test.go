@@ -16,6 +16,7 @@ import (
 	"waymark/internal/model"
 	"waymark/internal/query"
 	"waymark/internal/store/filter"
+	"waymark/internal/store/summary"
 )
 
 // memQuerier holds traces per tenant in memory and answers with the
@@ -45,6 +46,19 @@ func (m *memQuerier) Search(_ context.Context, tenant string, req filter.Request
 		out = out[:req.Limit]
 	}
 	return out, nil
+}
+
+func (m *memQuerier) Tags(_ context.Context, tenant string, start, end uint64) (summary.Tags, error) {
+	tags := summary.NewTags()
+	seen := make(map[*model.Resource]struct{})
+	for _, tr := range m.traces[tenant] {
+		for i := range tr {
+			if tr[i].StartTimeUnixNano >= start && tr[i].StartTimeUnixNano <= end {
+				tags.Add(&tr[i], seen)
+			}
+		}
+	}
+	return tags, nil
 }
 
 func (m *memQuerier) FindTrace(_ context.Context, tenant string, id model.TraceID, _, _ uint64) ([]model.Span, error) {
@@ -222,6 +236,26 @@ func runHandlerSuite(t *testing.T, impl newQuerier) {
 		_, resp = get(t, h, "/api/waymark/request/no-such-request")
 		if ids := decode[[]string](t, resp.Data); len(ids) != 0 {
 			t.Fatalf("ids = %v, want none", ids)
+		}
+	})
+	t.Run("tags", func(t *testing.T) {
+		code, resp := get(t, h, "/api/waymark/tags?"+window[1:])
+		if code != http.StatusOK {
+			t.Fatalf("code %d: %+v", code, resp.Errors)
+		}
+		keys := decode[[]TagKey](t, resp.Data)
+		byKey := map[string]TagKey{}
+		for _, k := range keys {
+			byKey[k.Key] = k
+		}
+		if dc := byKey["datacenter"]; !slices.Equal(dc.Values, []string{"dc-1", "dc-2", "dc-3"}) || !slices.Contains(dc.Scopes, "resource") {
+			t.Errorf("datacenter = %+v", dc)
+		}
+		if rid := byKey["x-request-id"]; len(rid.Values) == 0 || !slices.Contains(rid.Scopes, "span") {
+			t.Errorf("x-request-id = %+v", rid)
+		}
+		if !slices.IsSortedFunc(keys, func(a, b TagKey) int { return cmp.Compare(a.Key, b.Key) }) {
+			t.Errorf("keys not sorted")
 		}
 	})
 	t.Run("tenants are isolated", func(t *testing.T) {

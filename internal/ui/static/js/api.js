@@ -86,11 +86,23 @@ export function operations(service) {
   return cached(`ops|${service}`, () => get(`/api/services/${encodeURIComponent(service)}/operations`).then((d) => (d || []).slice().sort()));
 }
 
-// tagValues asks Tempo's v2 tag-values API for the values of key; it resolves
-// to [] when the API is absent (404) or fails, and stops asking after a 404.
+// tagKeys returns the attribute keys seen in the last day, each with its
+// values: [{key, scopes, values, truncated}]. It resolves to [] on failure.
+export function tagKeys() {
+  const now = Date.now() * 1000;
+  return cached('tags', () => get('/api/waymark/tags', { start: Math.floor(now - 86400e6), end: Math.ceil(now) }).then((d) => d || [])).catch(() => []);
+}
+
+// tagValues returns the values seen for key: from Waymark's tag summary,
+// else from the Tempo v2 tag-values API when that is served here. It
+// resolves to [] when neither knows the key, and stops asking the Tempo API
+// after a 404.
 let tagValuesMissing = false;
-export function tagValues(key) {
-  if (tagValuesMissing || !key) return Promise.resolve([]);
+export async function tagValues(key) {
+  if (!key) return [];
+  const known = (await tagKeys()).find((k) => k.key === key);
+  if (known) return known.values;
+  if (tagValuesMissing) return [];
   return cached(`tagv|${key}`, () => get(`/api/v2/search/tag/${encodeURIComponent(`.${key}`)}/values`)
     .then((d) => ((d && d.tagValues) || []).map((v) => (typeof v === 'object' ? v.value : v)))
     .catch((e) => {

@@ -4,7 +4,7 @@
 // datacenter or all?"; a click on a value opens matching example traces.
 
 import { h, fill, s, fmtCount, fmtDuration, fmtPct, errorBanner, parseLogfmt, toLogfmt } from './util.js';
-import { get } from './api.js';
+import { get, tagKeys } from './api.js';
 import { href, navigate, params } from './router.js';
 import { serviceFields, tagsField, timeFields, timeRange } from './search.js';
 import { recordTiming } from './timing.js';
@@ -41,6 +41,14 @@ export function renderBreakdown(root) {
   });
   const out = h('div', { class: 'results' });
   fill(root, form, out);
+  // Offer the keys actually seen, resource attributes (where datacenter,
+  // region and version live) first.
+  tagKeys().then((keys) => {
+    const list = document.getElementById('attr-list');
+    if (!list || !keys.length) return;
+    const ranked = [...keys].sort((a, b) => (b.scopes.includes('resource') - a.scopes.includes('resource')) || a.key.localeCompare(b.key));
+    fill(list, ...ranked.map((k) => h('option', { value: k.key }, `${k.values.length}${k.truncated ? '+' : ''} values`)));
+  });
   if (!p.run && !p.service) {
     out.append(h('p', { class: 'empty' }, 'Pick a service (and operation), the attribute to group by, and a time range, then Break down.'));
     return () => ctrl.abort();

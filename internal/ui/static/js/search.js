@@ -4,7 +4,7 @@
 // runs the search its URL describes.
 
 import { h, fill, s, esc, fmtDuration, fmtTime, fmtAgo, fmtCount, serviceColour, parseDurationInput, parseLogfmt, niceTicks, fmtClock, download, errorBanner, debounce } from './util.js';
-import { get, services, operations, tagValues } from './api.js';
+import { get, services, operations, tagKeys, tagValues } from './api.js';
 import { href, navigate, params, update } from './router.js';
 import { recordTiming } from './timing.js';
 
@@ -117,7 +117,8 @@ export function tagsField(p, learnedKeys) {
     const token = text.slice(cut);
     let opts = [];
     if (!token.includes('=')) {
-      const keys = [...new Set([...learnedKeys(), ...COMMON_KEYS])];
+      const seen = (await tagKeys()).map((k) => k.key);
+      const keys = [...new Set([...seen, ...learnedKeys(), ...COMMON_KEYS])];
       opts = keys.filter((k) => k.startsWith(token)).slice(0, 30).map((k) => `${prefix}${k}=`);
     } else {
       const [key, partial] = token.split('=', 2);
