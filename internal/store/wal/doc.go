@@ -1,8 +1,9 @@
 // Package wal is the server's write-ahead log: every record Append accepts
 // is written and fdatasynced to a segment file before Append returns, and
 // Replay returns every intact record after a crash, even after kill -9 or a
-// torn write. Concurrent Appends share one write and one fdatasync (group
-// commit), so durability does not cost throughput.
+// torn write. One writer goroutine gives all the records queued during the
+// previous commit one fdatasync (group commit), so durability does not cost
+// throughput.
 //
 // The log is a directory of segment files named by a zero-padded 8-digit
 // index (00000000, 00000001, ...) plus a LOCK file. Open always starts a new

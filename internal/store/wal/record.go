@@ -39,18 +39,42 @@ func fragmentCRC(typeAndLen []byte, payload []byte) uint32 {
 	return crc32.Update(crc32.Checksum(typeAndLen, castagnoli), castagnoli, payload)
 }
 
-// appendRecord frames rec as the fragments that start at segment offset off
-// and appends them, with any page padding they need, to dst. It returns the
-// extended dst and the segment offset just past the record.
-func appendRecord(dst []byte, off int64, rec []byte) ([]byte, int64) {
+// framedLen returns the number of bytes a record of n bytes takes, page
+// padding included, when it starts at segment offset off.
+func framedLen(off int64, n int) int {
+	total := 0
+	for {
+		space := PageSize - int(off%PageSize)
+		if space <= headerSize {
+			total += space
+			off += int64(space)
+			continue
+		}
+		m := min(n, space-headerSize)
+		total += headerSize + m
+		off += int64(headerSize + m)
+		if n -= m; n == 0 {
+			return total
+		}
+	}
+}
+
+// maxFramedLen bounds framedLen(off, n) for every off.
+func maxFramedLen(n int) int {
+	return n + (n/(PageSize-2*headerSize)+2)*2*headerSize
+}
+
+// encodeRecord frames rec as the fragments that start at segment offset
+// off, with any page padding they need, into dst, which must be
+// framedLen(off, len(rec)) bytes long.
+func encodeRecord(dst []byte, off int64, rec []byte) {
 	typ := fragFull
 	for {
 		space := PageSize - int(off%PageSize)
 		if space <= headerSize {
 			// Too little room for a header and a byte of payload: pad the page.
-			dst = slices.Grow(dst, space)
-			dst = dst[:len(dst)+space]
-			clear(dst[len(dst)-space:])
+			clear(dst[:space])
+			dst = dst[space:]
 			off += int64(space)
 			continue
 		}
@@ -62,17 +86,26 @@ func appendRecord(dst []byte, off int64, rec []byte) ([]byte, int64) {
 		case typ != fragFull && last:
 			typ = fragLast
 		}
-		var hdr [headerSize]byte
-		hdr[0] = byte(typ)
-		binary.BigEndian.PutUint16(hdr[1:3], uint16(n))
-		binary.BigEndian.PutUint32(hdr[3:7], fragmentCRC(hdr[:3], rec[:n]))
-		dst = append(dst, hdr[:]...)
-		dst = append(dst, rec[:n]...)
+		dst[0] = byte(typ)
+		binary.BigEndian.PutUint16(dst[1:3], uint16(n))
+		copy(dst[headerSize:], rec[:n])
+		binary.BigEndian.PutUint32(dst[3:7], fragmentCRC(dst[:3], rec[:n]))
+		dst = dst[headerSize+n:]
 		off += int64(headerSize + n)
 		rec = rec[n:]
 		if last {
-			return dst, off
+			return
 		}
 		typ = fragMiddle
 	}
+}
+
+// appendRecord appends rec, framed to start at segment offset off, to dst.
+// It returns the extended dst and the segment offset just past the record.
+func appendRecord(dst []byte, off int64, rec []byte) ([]byte, int64) {
+	n := framedLen(off, len(rec))
+	dst = slices.Grow(dst, n)
+	dst = dst[:len(dst)+n]
+	encodeRecord(dst[len(dst)-n:], off, rec)
+	return dst, off + int64(n)
 }

@@ -3,6 +3,7 @@ package wal
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"testing"
 )
 
@@ -37,5 +38,23 @@ func TestAppendRecordLayout(t *testing.T) {
 				t.Errorf("offset = %d, want %d", off, tc.wantOff)
 			}
 		})
+	}
+}
+
+func TestFramedLen(t *testing.T) {
+	sizes := []int{0, 1, headerSize, PageSize - 2*headerSize, PageSize - headerSize, PageSize, 3*PageSize + 1, 1 << 20}
+	offsets := []int64{0, 1, PageSize - headerSize - 1, PageSize - headerSize, PageSize - 1, 5*PageSize + 123}
+	for _, n := range sizes {
+		for _, off := range offsets {
+			t.Run(fmt.Sprintf("n=%d/off=%d", n, off), func(t *testing.T) {
+				got, end := appendRecord(nil, off, make([]byte, n))
+				if fl := framedLen(off, n); fl != len(got) || end != off+int64(fl) {
+					t.Fatalf("framedLen = %d, end = %d; encoded %d bytes", fl, end, len(got))
+				}
+				if bound := maxFramedLen(n); len(got) > bound {
+					t.Fatalf("encoded %d bytes, over the bound %d", len(got), bound)
+				}
+			})
+		}
 	}
 }

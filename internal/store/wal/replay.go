@@ -85,9 +85,7 @@ func scanSegment(ctx context.Context, r io.Reader, seg int, fn func(segment int,
 			return nil, fmt.Errorf("replay segment %d: %w", seg, err)
 		}
 		rec, _, err := sr.next()
-		var cerr *CorruptionError
-		switch {
-		case err == nil:
+		if err == nil {
 			if damage != nil {
 				report(damage)
 				damage = nil
@@ -95,6 +93,10 @@ func scanSegment(ctx context.Context, r io.Reader, seg int, fn func(segment int,
 			if err := fn(seg, rec); err != nil {
 				return nil, fmt.Errorf("replay segment %d: %w", seg, err)
 			}
+			continue
+		}
+		var cerr *CorruptionError
+		switch {
 		case errors.As(err, &cerr):
 			if damage == nil {
 				damage = cerr

@@ -154,7 +154,7 @@ func open(dir string, segSize int64, reg prometheus.Registerer, logger *slog.Log
 }
 
 // Append writes rec to the log and returns once it is fsynced. Concurrent
-// Appends share one write and one fdatasync (group commit). rec may be
+// Appends share one fdatasync (group commit). rec may be
 // reused as soon as Append returns. If ctx ends first, Append returns its
 // error and the record may still be written. After Close it returns
 // ErrClosed; after a write or sync error it returns that error, and so does
@@ -166,14 +166,25 @@ func (w *WAL) Append(ctx context.Context, rec []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	var own []byte
+	if len(rec) >= ownBufferMin {
+		own = make([]byte, maxFramedLen(len(rec)))
+	}
 	w.mu.Lock()
 	if err := w.usableLocked(); err != nil {
 		w.mu.Unlock()
 		return err
 	}
 	w.appended = true
-	b := w.enqueueLocked(rec)
+	b, dst, off := w.reserveLocked(rec, own)
 	w.mu.Unlock()
+	if dst != nil {
+		// The writer waits for this framing before it writes the batch.
+		encodeRecord(dst, off, rec)
+		w.mu.Lock()
+		b.encoding--
+		w.mu.Unlock()
+	}
 	w.cond.Signal()
 
 	select {

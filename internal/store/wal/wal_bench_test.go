@@ -34,11 +34,11 @@ func benchmarkAppend(b *testing.B, size, appenders int) {
 	}
 	defer w.Close()
 	ctx := context.Background()
+	rec := testRecord(1, size) // Append only reads it, so appenders share it
 	b.ReportAllocs()
 	b.SetBytes(int64(size))
 	b.ResetTimer()
 	if appenders == 1 {
-		rec := testRecord(1, size)
 		for b.Loop() {
 			if err := w.Append(ctx, rec); err != nil {
 				b.Fatal(err)
@@ -48,7 +48,6 @@ func benchmarkAppend(b *testing.B, size, appenders int) {
 		// RunParallel starts parallelism × GOMAXPROCS goroutines.
 		b.SetParallelism(max(1, appenders/runtime.GOMAXPROCS(0)))
 		b.RunParallel(func(pb *testing.PB) {
-			rec := testRecord(1, size)
 			for pb.Next() {
 				if err := w.Append(ctx, rec); err != nil {
 					b.Error(err)

@@ -3,6 +3,7 @@ package wal
 import (
 	"fmt"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -10,30 +11,44 @@ import (
 // for reuse between group commits.
 const (
 	maxFreeBuffers  = 4
-	maxReusedBuffer = 32 << 20
+	maxReusedBuffer = 16 << 20
 )
+
+// ownBufferMin is the size from which a record is framed into a buffer of
+// its own outside the WAL's lock, so that large copies and checksums run in
+// the appenders' goroutines, in parallel, instead of one after another.
+// Smaller records are framed under the lock into a buffer they share.
+const ownBufferMin = PageSize
 
 // batch is one group commit: the framed records that appenders queued while
 // the writer was busy, split by the segment they go to.
 type batch struct {
-	chunks  []chunk
-	records int
-	done    chan struct{} // closed once the batch is durable or has failed
-	err     error         // set before done is closed
+	chunks   []chunk
+	records  int
+	encoding int           // records whose framing is still being written outside the lock
+	done     chan struct{} // closed once the batch is durable or has failed
+	err      error         // set before done is closed
 }
 
-// chunk is the part of a batch that goes to one segment. A chunk with no
-// bytes still makes the writer start its segment.
+// chunk is the part of a batch that goes to one segment: pieces written in
+// order. A chunk with no pieces still makes the writer start its segment.
 type chunk struct {
-	seg int
-	buf []byte
+	seg    int
+	pieces []piece
+}
+
+// piece is a run of framed bytes: either a buffer that small records share
+// or the buffer of one large record.
+type piece struct {
+	buf    []byte
+	shared bool
 }
 
 // batchLocked returns the batch being filled, starting one if needed.
 func (w *WAL) batchLocked() *batch {
 	if w.pending == nil {
 		w.pending = &batch{
-			chunks: []chunk{{seg: w.seg, buf: w.takeBufferLocked()}},
+			chunks: []chunk{{seg: w.seg}},
 			done:   make(chan struct{}),
 		}
 	}
@@ -44,31 +59,40 @@ func (w *WAL) batchLocked() *batch {
 func (w *WAL) cutLocked(b *batch) {
 	w.seg++
 	w.off = 0
-	b.chunks = append(b.chunks, chunk{seg: w.seg, buf: w.takeBufferLocked()})
+	b.chunks = append(b.chunks, chunk{seg: w.seg})
 }
 
-// enqueueLocked frames rec into the pending batch, starting a new segment
-// first if rec does not fit in the current one, and returns the batch.
-func (w *WAL) enqueueLocked(rec []byte) *batch {
-	b := w.batchLocked()
-	// Framing only adds bytes, so a record longer than the space left
-	// cannot fit: skip encoding it twice.
-	if w.off > 0 && w.off+int64(len(rec)) > w.segSize {
+// reserveLocked places rec in the pending batch, starting a new segment
+// first if rec does not fit in the current one. A small record is framed at
+// once and reserveLocked returns a nil dst. For a large record it returns
+// dst, a slice of own (which must have room for maxFramedLen(len(rec))
+// bytes), and the segment offset off: the caller must frame rec into dst at
+// off with encodeRecord and then, under the lock, decrement b.encoding.
+func (w *WAL) reserveLocked(rec, own []byte) (b *batch, dst []byte, off int64) {
+	b = w.batchLocked()
+	n := framedLen(w.off, len(rec))
+	if w.off > 0 && w.off+int64(n) > w.segSize {
 		w.cutLocked(b)
+		n = framedLen(0, len(rec))
 	}
-	c := &b.chunks[len(b.chunks)-1]
-	start := len(c.buf)
-	buf, off := appendRecord(c.buf, w.off, rec)
-	if w.off > 0 && off > w.segSize {
-		c.buf = buf[:start]
-		w.cutLocked(b)
-		c = &b.chunks[len(b.chunks)-1]
-		buf, off = appendRecord(c.buf, 0, rec)
-	}
-	c.buf = buf
-	w.off = off
+	off = w.off
+	w.off += int64(n)
 	b.records++
-	return b
+	c := &b.chunks[len(b.chunks)-1]
+	if own != nil {
+		dst = own[:n]
+		c.pieces = append(c.pieces, piece{buf: dst})
+		b.encoding++
+		return b, dst, off
+	}
+	if len(c.pieces) == 0 || !c.pieces[len(c.pieces)-1].shared {
+		c.pieces = append(c.pieces, piece{buf: w.takeBufferLocked(), shared: true})
+	}
+	p := &c.pieces[len(c.pieces)-1]
+	p.buf = slices.Grow(p.buf, n)
+	p.buf = p.buf[:len(p.buf)+n]
+	encodeRecord(p.buf[len(p.buf)-n:], off, rec)
+	return b, nil, off
 }
 
 // takeBufferLocked returns an empty buffer, reusing a freed one if any.
@@ -92,6 +116,9 @@ func (w *WAL) run() {
 		}
 		b := w.pending
 		w.pending = nil
+		for b != nil && b.encoding > 0 {
+			w.cond.Wait()
+		}
 		failed := w.err
 		w.mu.Unlock()
 		if b == nil {
@@ -111,8 +138,10 @@ func (w *WAL) run() {
 			w.logger.Error("wal write failed; refusing further appends", "err", err)
 		}
 		for _, c := range b.chunks {
-			if cap(c.buf) > 0 && cap(c.buf) <= maxReusedBuffer && len(w.free) < maxFreeBuffers {
-				w.free = append(w.free, c.buf[:0])
+			for _, p := range c.pieces {
+				if p.shared && cap(p.buf) <= maxReusedBuffer && len(w.free) < maxFreeBuffers {
+					w.free = append(w.free, p.buf[:0])
+				}
 			}
 		}
 		w.mu.Unlock()
@@ -130,14 +159,13 @@ func (w *WAL) commit(b *batch) error {
 			}
 			dirty = false
 		}
-		if len(c.buf) == 0 {
-			continue
+		for _, p := range c.pieces {
+			if _, err := w.writer.f.Write(p.buf); err != nil {
+				return fmt.Errorf("write segment %d: %w", c.seg, err)
+			}
+			written += int64(len(p.buf))
+			dirty = true
 		}
-		if _, err := w.writer.f.Write(c.buf); err != nil {
-			return fmt.Errorf("write segment %d: %w", c.seg, err)
-		}
-		written += int64(len(c.buf))
-		dirty = true
 	}
 	if dirty {
 		start := time.Now()
