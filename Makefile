@@ -25,7 +25,7 @@ unit:
 # browser builds waymark, starts it on loopback ports and clicks through the
 # web UI in headless Chromium (screenshots in test/browser/artifacts/).
 browser:
-	cd test/browser && node --test --test-concurrency=1 ui.test.js
+	cd test/browser && node --test --test-concurrency=1 model.test.js ui.test.js
 
 fuzz-smoke:
 	bash scripts/fuzz-smoke.sh $(FUZZTIME)

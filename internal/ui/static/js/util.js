@@ -60,6 +60,7 @@ export function s(tag, attrs, ...children) {
 // fmtDuration formats microseconds compactly: 850µs, 12.3ms, 1.52s, 2m 3s.
 export function fmtDuration(us) {
   if (us === null || us === undefined || Number.isNaN(us)) return '–';
+  if (us === 0) return '0';
   const a = Math.abs(us);
   if (a < 1) return `${Math.round(us * 1000)}ns`;
   if (a < 1000) return `${trim(us, a < 10 ? 2 : a < 100 ? 1 : 0)}µs`;
