@@ -125,14 +125,17 @@ export function parseDurationInput(text) {
   return Number(m[1]) * mult;
 }
 
-// Service colours: a fixed, distinguishable palette picked by name hash, so
-// a service keeps its colour across traces and views.
+// Service colours: a fixed palette picked by name hash, so a service keeps
+// its colour across traces and views; when the hashed colour is already
+// taken by another service, the next free one is used, so the services on
+// screen stay distinguishable.
 const PALETTE = [
   '#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#7f8fa6',
   '#8cd17d', '#499894', '#6b5b95', '#86bcb6', '#a0cbe8', '#ffbe7d', '#bab0ac', '#79706e',
   '#d4a6c8', '#b6992d', '#f1ce63', '#5f9ed1',
 ];
 const colourCache = new Map();
+const colourUsed = new Set();
 export function serviceColour(name) {
   let c = colourCache.get(name);
   if (c) return c;
@@ -141,7 +144,10 @@ export function serviceColour(name) {
     hash ^= name.charCodeAt(i);
     hash = Math.imul(hash, 16777619);
   }
-  c = PALETTE[(hash >>> 0) % PALETTE.length];
+  let k = (hash >>> 0) % PALETTE.length;
+  for (let probe = 0; probe < PALETTE.length && colourUsed.has(PALETTE[k]); probe++) k = (k + 1) % PALETTE.length;
+  c = PALETTE[k];
+  colourUsed.add(c);
   colourCache.set(name, c);
   return c;
 }
