@@ -7,13 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/thanos-io/objstore/providers/filesystem"
 	"google.golang.org/grpc"
 	_ "google.golang.org/grpc/encoding/gzip" // OTLP and Jaeger gRPC senders may gzip
 
@@ -25,6 +23,7 @@ import (
 	"waymark/internal/receive/otlp"
 	"waymark/internal/store"
 	"waymark/internal/store/block"
+	"waymark/internal/store/bucket"
 	"waymark/internal/telemetry"
 )
 
@@ -63,10 +62,9 @@ func Start(ctx context.Context, role Role, cfg config.Config, log *slog.Logger) 
 		serveErrs: make(chan error, 16),
 		Addrs:     make(map[string]net.Addr),
 	}
-	bucketDir := filepath.Join(cfg.DataDir, "blocks")
-	bkt, err := filesystem.NewBucket(bucketDir)
+	bkt, err := bucket.Open(cfg.Storage.Backend, cfg.DataDir, log.With("component", "objstore"))
 	if err != nil {
-		return nil, fmt.Errorf("open block directory %s: %w", bucketDir, err)
+		return nil, fmt.Errorf("open block store: %w", err)
 	}
 	st, err := store.Open(ctx, store.Options{
 		Dir:             cfg.DataDir,
