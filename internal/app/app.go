@@ -17,6 +17,7 @@ import (
 
 	"waymark/internal/api/jaegerapi"
 	"waymark/internal/api/tempoapi"
+	"waymark/internal/api/uiapi"
 	"waymark/internal/config"
 	"waymark/internal/query"
 	"waymark/internal/receive"
@@ -25,6 +26,7 @@ import (
 	"waymark/internal/store/block"
 	"waymark/internal/store/bucket"
 	"waymark/internal/telemetry"
+	"waymark/internal/ui"
 )
 
 // Role selects what a process runs.
@@ -166,6 +168,8 @@ func (a *App) startListeners() error {
 	mux.Handle("/api/", jaegerapi.NewHandler(q, jaegerapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Registerer: a.reg, Logger: a.log.With("component", "jaeger_api")}))
 	mux.Handle("/metrics", telemetry.MetricsHandler(a.reg))
 	mux.Handle("/ready", a.ready)
+	mux.Handle("/api/waymark/", uiapi.NewHandler(q, uiapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Registerer: a.reg, Logger: a.log.With("component", "ui_api")}))
+	mux.Handle("/", ui.Handler(ui.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Logger: a.log.With("component", "ui")}))
 	if err := a.serveHTTP("jaeger_query", "query.jaeger_port", cfg.Query.JaegerPort, mux); err != nil {
 		return err
 	}
