@@ -26,6 +26,7 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const BIG_SPANS = 50_000;
 const REQUESTS = 600;
 const BUDGET = { trace: 2000, search: 500 };
+const OTHER_TENANT = 'team-b';
 
 let server = null;
 let work = null;
@@ -80,10 +81,12 @@ async function startWaymark() {
   await waitReady(base, server, logs);
 }
 
-async function post(payload) {
+async function post(payload, tenant) {
   const body = JSON.stringify(payload);
+  const headers = { 'Content-Type': 'application/json' };
+  if (tenant) headers['X-Scope-OrgID'] = tenant;
   for (let attempt = 0; attempt < 20; attempt++) {
-    const res = await fetch(`${otlp}/v1/traces`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    const res = await fetch(`${otlp}/v1/traces`, { method: 'POST', headers, body });
     if (res.ok) return;
     if (res.status !== 429 && res.status !== 503) throw new Error(`OTLP export: ${res.status} ${await res.text()}`);
     await sleep(250 * (attempt + 1));
@@ -96,7 +99,9 @@ async function loadData() {
   const reqs = requests({ n: REQUESTS, endMs, windowMs: 30 * 60 * 1000 });
   const big = bigTrace({ spans: BIG_SPANS, endMs });
   for (const p of [...reqs.payloads, ...big.payloads]) await post(p);
-  return { reqs: reqs.traces, bigId: big.traceId };
+  const other = requests({ n: 3, endMs, windowMs: 60 * 1000, seed: 99 });
+  for (const p of other.payloads) await post(p, OTHER_TENANT);
+  return { reqs: reqs.traces, bigId: big.traceId, other: other.traces };
 }
 
 // timed runs action and waits for the view to record its render timing
@@ -316,5 +321,24 @@ test(`the ${BIG_SPANS}-span trace opens virtualised and scrolls`, async () => {
     assert.ok((await page.locator('.tl-row').count()) < 200);
   }
   await shot('11-big-trace-scrolled');
+  noPageErrors();
+});
+
+test('the tenant selector switches tenants and links keep the tenant', async () => {
+  await page.goto(`${base}/search?limit=50`);
+  await page.waitForSelector('[data-testid=result-count]');
+  await page.fill('#tenant-input', OTHER_TENANT);
+  await page.press('#tenant-input', 'Enter');
+  await page.waitForFunction((t) => new URL(location.href).searchParams.get('tenant') === t, OTHER_TENANT);
+  await page.waitForFunction((n) => document.querySelectorAll('li.trace-item').length === n, data.other.length);
+  const ids = await page.locator('li.trace-item').evaluateAll((els) => els.map((e) => e.dataset.traceId));
+  assert.deepEqual(ids.sort(), data.other.map((r) => r.traceId).sort());
+  await page.click('li.trace-item a.title >> nth=0');
+  await page.waitForSelector('.tl-row');
+  assert.equal(new URL(page.url()).searchParams.get('tenant'), OTHER_TENANT);
+  await shot('12-tenant');
+  // The default tenant cannot see the other tenant's trace.
+  const res = await fetch(`${base}/api/waymark/trace/${ids[0]}`);
+  assert.equal(res.status, 404);
   noPageErrors();
 });

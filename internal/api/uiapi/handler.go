@@ -66,10 +66,14 @@ const (
 	summaryWorkers        = 4
 )
 
-// requestIDKeys are the attributes that carry a request ID: Envoy's
-// x-request-id as Envoy tags it, as a plain tag, and as OTel semantic
-// conventions name a captured request header.
-var requestIDKeys = [...]string{"guid:x-request-id", "x-request-id", "http.request.header.x_request_id"}
+// The attributes that carry a request ID: Envoy's x-request-id as Envoy
+// tags it, as a plain tag, and as OTel semantic conventions name a captured
+// request header.
+const (
+	requestIDEnvoy  = "guid:x-request-id"
+	requestIDTag    = "x-request-id"
+	requestIDHeader = "http.request.header.x_request_id"
+)
 
 const (
 	headerTenant      = "X-Scope-OrgID"
@@ -319,7 +323,7 @@ func (h *handler) breakdown(ctx context.Context, tenant string, r *http.Request)
 
 // requestLookup answers GET /api/waymark/request/{id}?start&end&limit with
 // the IDs of the traces, newest first, that carry the request ID in one of
-// requestIDKeys. The range defaults to the last 7 days.
+// the request ID attributes. The range defaults to the last 7 days.
 func (h *handler) requestLookup(ctx context.Context, tenant string, r *http.Request) (any, error) {
 	id := r.PathValue("id")
 	if id == "" {
@@ -333,7 +337,7 @@ func (h *handler) requestLookup(ctx context.Context, tenant string, r *http.Requ
 		return nil, fmt.Errorf("%w: request lookup takes only start, end and limit", errBadParam)
 	}
 	var all []filter.Match
-	for _, key := range requestIDKeys {
+	for _, key := range []string{requestIDEnvoy, requestIDTag, requestIDHeader} {
 		req := base
 		req.Conditions = []filter.Condition{{Scope: filter.ScopeAny, Key: key, Op: filter.OpEq, Value: model.StringValue(id)}}
 		ms, err := h.q.Search(ctx, tenant, req)

@@ -210,7 +210,7 @@ export function renderSearch(root) {
   if (p.requestId) {
     requestResults(results, p.requestId, ctrl.signal);
   } else {
-    runSearch(results, p, ctrl.signal, started);
+    runSearch(results, p, ctrl.signal, started, () => ctrl.abort());
   }
   return () => ctrl.abort();
 }
@@ -227,8 +227,12 @@ async function requestResults(el, id, signal) {
   }
 }
 
-async function runSearch(el, p, signal, started) {
-  fill(el, h('p', { class: 'pad muted' }, h('span', { class: 'spinner' }), ' Searching…'));
+async function runSearch(el, p, signal, started, cancel) {
+  fill(el, h('p', { class: 'pad muted' }, h('span', { class: 'spinner' }), ' Searching… ',
+    h('button', { type: 'button', onclick: () => {
+      cancel();
+      fill(el, h('p', { class: 'empty' }, 'Search cancelled.'));
+    } }, 'Cancel')));
   let list;
   try {
     list = await get('/api/waymark/trace-summaries', apiSearchParams(p), { signal });
