@@ -226,6 +226,17 @@ test('open a trace, collapse a subtree, open span details', async () => {
   await page.fill('input[aria-label="Find in trace"]', 'SELECT');
   assert.ok((await page.locator('.tl-row.match').count()) >= 1);
   await page.fill('input[aria-label="Find in trace"]', '');
+  // Keyboard: Esc closes the details, j moves down, ← collapses.
+  await page.click('.tl-row[data-row="0"] .op');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('.detail', { state: 'hidden' });
+  await page.keyboard.press('j');
+  await page.keyboard.press('j');
+  assert.equal(await page.getAttribute('.tl-row.sel', 'data-row'), '1');
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await page.locator('.tl-row').count(), 2);
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.locator('.tl-row').count(), before);
   noPageErrors();
 });
 

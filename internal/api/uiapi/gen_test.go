@@ -89,6 +89,13 @@ func (w *workload) request(n int) []model.Span {
 		}
 		if d.parent >= 0 {
 			s.ParentSpanID = spanID(n, d.parent)
+		} else {
+			// The edge proxy tags the request ID as Envoy does, and the
+			// gateway as a captured header.
+			s.Attributes = append(s.Attributes, model.Attribute{Key: "guid:x-request-id", Value: model.StringValue(fmt.Sprintf("envoy-%d", n))})
+		}
+		if i == 1 {
+			s.Attributes = append(s.Attributes, model.Attribute{Key: "http.request.header.x_request_id", Value: model.StringValue(fmt.Sprintf("hdr-%d", n))})
 		}
 		if d.err {
 			s.StatusCode = model.StatusError

@@ -233,6 +233,12 @@ func runHandlerSuite(t *testing.T, impl newQuerier) {
 		if ids := decode[[]string](t, resp.Data); len(ids) != 1 || ids[0] != traceID(42).String() {
 			t.Fatalf("ids = %v, want [%s]", ids, traceID(42))
 		}
+		for _, rid := range []string{"envoy-43", "hdr-43"} {
+			_, resp = get(t, h, "/api/waymark/request/"+rid)
+			if ids := decode[[]string](t, resp.Data); len(ids) != 1 || ids[0] != traceID(43).String() {
+				t.Fatalf("%s: ids = %v, want [%s]", rid, ids, traceID(43))
+			}
+		}
 		_, resp = get(t, h, "/api/waymark/request/no-such-request")
 		if ids := decode[[]string](t, resp.Data); len(ids) != 0 {
 			t.Fatalf("ids = %v, want none", ids)
