@@ -25,7 +25,7 @@ function compact(rows, extra = {}) {
     traceID: 't1',
     startUs: 1000,
     strings,
-    resources: services.map((name) => ({ name, attributes: ['service.name', name, 'datacenter', 'dc-1'] })),
+    resources: services.map((name) => ({ name, attributes: [str('service.name'), name, str('datacenter'), 'dc-1'] })),
     scopes: [{ name: 'lib', version: '1', attributes: null }],
     spans: {
       id: rows.map((r) => r[0]),
@@ -37,7 +37,8 @@ function compact(rows, extra = {}) {
       status: rows.map((r) => r[6] || 0),
       start: rows.map((r) => r[4]),
       duration: rows.map((r) => r[5]),
-      attributes: rows.map((r) => [str('http.route'), `/r/${r[0]}`]),
+      attrStart: rows.map((_, i) => 2 * i).concat([2 * rows.length]),
+      attrs: rows.flatMap((r) => [str('http.route'), `/r/${r[0]}`]),
       ...extra,
     },
   };
@@ -168,4 +169,15 @@ test('logfmt round trip', () => {
   assert.deepEqual(parseLogfmt('a=1   b="x y"'), { a: '1', b: 'x y' });
   assert.throws(() => parseLogfmt('novalue'), /key=value/);
   assert.throws(() => parseLogfmt('a="unterminated'), /key=value/);
+});
+
+test('buildTrace: the error=true tag marks a span failed', () => {
+  const ct = compact([['r', -1, 'svc', 'op', 0, 10], ['c', 0, 'svc', 'op', 1, 5]]);
+  const errKey = ct.strings.push('error') - 1;
+  ct.spans.attrs.push(errKey, true);
+  ct.spans.attrStart[2] = ct.spans.attrs.length;
+  const t = buildTrace(ct);
+  assert.equal(t.byId.get('c').error, true);
+  assert.equal(t.byId.get('r').error, false);
+  assert.equal(t.errors, 1);
 });

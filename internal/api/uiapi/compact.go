@@ -24,7 +24,8 @@ type CompactTrace struct {
 }
 
 // CompactEntity is a resource (Name is the service name) or an
-// instrumentation scope (Name and Version), with its attributes.
+// instrumentation scope (Name and Version), with its attributes as a flat
+// [key, value, …] list whose keys index CompactTrace.Strings.
 type CompactEntity struct {
 	Name       string `json:"name"`
 	Version    string `json:"version,omitempty"`
@@ -32,10 +33,12 @@ type CompactEntity struct {
 }
 
 // CompactSpans holds one entry per span in each array. Name and attribute
-// keys are indexes into CompactTrace.Strings. Attributes of a span are a
-// flat list [key, value, key, value, …]; values are JSON strings, numbers
-// or bools (integers beyond ±2^53 as strings, bytes as base64, arrays and
-// maps as their JSON text). Sparse fields are keyed by span index.
+// keys are indexes into CompactTrace.Strings. The attributes of all spans
+// are one flat list [key, value, key, value, …]; span i's are
+// Attrs[AttrStart[i]:AttrStart[i+1]] (one list, not one per span, keeps the
+// client's parse cheap). Values are JSON strings, numbers or bools
+// (integers beyond ±2^53 as strings, bytes as base64, arrays and maps as
+// their JSON text). Sparse fields are keyed by span index.
 type CompactSpans struct {
 	ID         []string  `json:"id"`
 	Parent     []int32   `json:"parent"` // index of the parent span; -1 for none in the trace
@@ -46,7 +49,8 @@ type CompactSpans struct {
 	Status     []int32   `json:"status"` // OTLP status code number
 	StartUs    []float64 `json:"start"`
 	DurationUs []float64 `json:"duration"`
-	Attributes [][]any   `json:"attributes"`
+	AttrStart  []int32   `json:"attrStart"`
+	Attrs      []any     `json:"attrs"`
 
 	// ParentID names the parent of spans whose parent is not in the trace.
 	ParentID      map[int]string           `json:"parentID,omitempty"`
@@ -57,6 +61,7 @@ type CompactSpans struct {
 }
 
 // CompactEvent is a span event; TimeUs is an offset from the trace start.
+// Attributes are as in CompactEntity.
 type CompactEvent struct {
 	TimeUs     float64 `json:"time"`
 	Name       string  `json:"name"`
@@ -95,21 +100,20 @@ func (c *compactor) str(s string) int32 {
 	return i
 }
 
-// attrs returns a flat [key, value, …] list; keys are interned when intern.
-func (c *compactor) attrs(a model.Attributes, intern bool) []any {
+// attrs returns a flat [key, value, …] list.
+func (c *compactor) attrs(a model.Attributes) []any {
 	if len(a) == 0 {
 		return nil
 	}
-	out := make([]any, 0, 2*len(a))
+	return c.appendAttrs(make([]any, 0, 2*len(a)), a)
+}
+
+// appendAttrs appends a's keys (interned) and values to dst.
+func (c *compactor) appendAttrs(dst []any, a model.Attributes) []any {
 	for i := range a {
-		if intern {
-			out = append(out, c.str(a[i].Key))
-		} else {
-			out = append(out, a[i].Key)
-		}
-		out = append(out, jsonValue(a[i].Value))
+		dst = append(dst, c.str(a[i].Key), jsonValue(a[i].Value))
 	}
-	return out
+	return dst
 }
 
 // maxSafeInt is the largest integer JavaScript numbers hold exactly.
@@ -144,7 +148,7 @@ func (c *compactor) resource(r *model.Resource) int32 {
 	e := CompactEntity{}
 	if r != nil {
 		e.Name = r.ServiceName
-		e.Attributes = c.attrs(r.Attributes, false)
+		e.Attributes = c.attrs(r.Attributes)
 	}
 	c.out.Resources = append(c.out.Resources, e)
 	c.resources[r] = i
@@ -159,7 +163,7 @@ func (c *compactor) scope(s *model.Scope) int32 {
 	e := CompactEntity{}
 	if s != nil {
 		e.Name, e.Version = s.Name, s.Version
-		e.Attributes = c.attrs(s.Attributes, false)
+		e.Attributes = c.attrs(s.Attributes)
 	}
 	c.out.Scopes = append(c.out.Scopes, e)
 	c.scopes[s] = i
@@ -193,7 +197,7 @@ func Compact(id model.TraceID, spans []model.Span) *CompactTrace {
 	cs.Status = make([]int32, n)
 	cs.StartUs = make([]float64, n)
 	cs.DurationUs = make([]float64, n)
-	cs.Attributes = make([][]any, n)
+	cs.AttrStart = make([]int32, n+1)
 	for i := range spans {
 		s := &spans[i]
 		cs.ID[i] = s.SpanID.String()
@@ -212,7 +216,8 @@ func Compact(id model.TraceID, spans []model.Span) *CompactTrace {
 		cs.Status[i] = int32(s.StatusCode)
 		cs.StartUs[i] = float64(s.StartTimeUnixNano-base) / 1e3
 		cs.DurationUs[i] = float64(s.DurationNano()) / 1e3
-		cs.Attributes[i] = c.attrs(s.Attributes, true)
+		cs.AttrStart[i] = int32(len(cs.Attrs))
+		cs.Attrs = c.appendAttrs(cs.Attrs, s.Attributes)
 		if s.StatusMessage != "" {
 			setSparse(&cs.StatusMessage, i, s.StatusMessage)
 		}
@@ -220,14 +225,14 @@ func Compact(id model.TraceID, spans []model.Span) *CompactTrace {
 			evs := make([]CompactEvent, len(s.Events))
 			for j, e := range s.Events {
 				// An event before the trace start is shown at the start.
-				evs[j] = CompactEvent{TimeUs: float64(max(e.TimeUnixNano, base)-base) / 1e3, Name: e.Name, Attributes: c.attrs(e.Attributes, false)}
+				evs[j] = CompactEvent{TimeUs: float64(max(e.TimeUnixNano, base)-base) / 1e3, Name: e.Name, Attributes: c.attrs(e.Attributes)}
 			}
 			setSparse(&cs.Events, i, evs)
 		}
 		if len(s.Links) > 0 {
 			ls := make([]CompactLink, len(s.Links))
 			for j, l := range s.Links {
-				ls[j] = CompactLink{TraceID: l.TraceID.String(), SpanID: l.SpanID.String(), Attributes: c.attrs(l.Attributes, false)}
+				ls[j] = CompactLink{TraceID: l.TraceID.String(), SpanID: l.SpanID.String(), Attributes: c.attrs(l.Attributes)}
 			}
 			setSparse(&cs.Links, i, ls)
 		}
@@ -235,6 +240,7 @@ func Compact(id model.TraceID, spans []model.Span) *CompactTrace {
 			setSparse(&cs.Dropped, i, CompactDropCount{Attributes: s.DroppedAttributesCount, Events: s.DroppedEventsCount, Links: s.DroppedLinksCount})
 		}
 	}
+	cs.AttrStart[n] = int32(len(cs.Attrs))
 	return out
 }
 

@@ -70,6 +70,8 @@ func TestCompact(t *testing.T) {
 		{"event offset", cs.Events[orph][0].TimeUs, cs.StartUs[orph] + 1.5},
 		{"event before the trace is clamped", cs.Events[orph][1].TimeUs, 0.0},
 		{"link", cs.Links[orph][0].TraceID, traceID(3).String()},
+		{"event attribute key interned", ct.Strings[cs.Events[orph][0].Attributes[0].(int32)], "n"},
+		{"resource attribute key interned", ct.Strings[ct.Resources[cs.Resource[db]].Attributes[0].(int32)], "service.name"},
 		{"dropped", cs.Dropped[orph].Events, uint32(4)},
 	}
 	for _, tt := range tests {
@@ -87,14 +89,18 @@ func TestCompact(t *testing.T) {
 	var back struct {
 		Strings []string `json:"strings"`
 		Spans   struct {
-			Attributes [][]any `json:"attributes"`
+			AttrStart []int `json:"attrStart"`
+			Attrs     []any `json:"attrs"`
 		} `json:"spans"`
 	}
 	if err := json.Unmarshal(raw, &back); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]any{}
-	a := back.Spans.Attributes[orph]
+	if n := len(back.Spans.AttrStart); n != 6 || back.Spans.AttrStart[n-1] != len(back.Spans.Attrs) {
+		t.Fatalf("attrStart = %v for %d attribute entries", back.Spans.AttrStart, len(back.Spans.Attrs))
+	}
+	a := back.Spans.Attrs[back.Spans.AttrStart[orph]:back.Spans.AttrStart[orph+1]]
 	for i := 0; i+1 < len(a); i += 2 {
 		got[back.Strings[int(a[i].(float64))]] = a[i+1]
 	}

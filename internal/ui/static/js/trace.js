@@ -20,7 +20,9 @@ export function renderTrace(root, id) {
   fill(root, h('p', { class: 'pad muted' }, h('span', { class: 'spinner' }), ` Loading trace ${id}…`));
   let page = null;
   fetchTrace(id, { signal: ctrl.signal }).then((ct) => {
-    page = new TracePage(root, buildTrace(ct), started);
+    const fetched = performance.now();
+    const trace = buildTrace(ct);
+    page = new TracePage(root, trace, started, { fetchMs: Math.round(fetched - started), buildMs: Math.round(performance.now() - fetched) });
   }).catch((e) => {
     if (e.name === 'AbortError') return;
     if (e.status === 404 || e.status === 400) notFound(root, id, ctrl.signal);
@@ -52,7 +54,7 @@ async function notFound(root, id, signal) {
 }
 
 class TracePage {
-  constructor(root, trace, started) {
+  constructor(root, trace, started, phases) {
     this.root = root;
     this.trace = trace;
     const p = params();
@@ -77,7 +79,7 @@ class TracePage {
     this.applyFind(false);
     this.showView();
     requestAnimationFrame(() => {
-      recordTiming('trace', performance.now() - started, { spans: trace.spans.length });
+      recordTiming('trace', performance.now() - started, { spans: trace.spans.length, ...phases });
       // The critical path is not needed for the first paint.
       setTimeout(() => {
         trace.critical = criticalPath(trace);

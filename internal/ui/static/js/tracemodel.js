@@ -9,15 +9,11 @@ const NO_CHILDREN = Object.freeze([]);
 const KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 const STATUS = ['UNSET', 'OK', 'ERROR'];
 
-// pairs turns a flat [key, value, …] list into [{key, value}], looking keys
-// up in strings when they are indexes.
-function pairs(flat, strings) {
+// pairs turns flat[from:to], a [key, value, …] list whose keys index
+// strings, into [{key, value}].
+function pairs(flat, strings, from = 0, to = flat ? flat.length : 0) {
   const out = [];
-  if (!flat) return out;
-  for (let k = 0; k + 1 < flat.length; k += 2) {
-    const key = typeof flat[k] === 'number' ? strings[flat[k]] : flat[k];
-    out.push({ key, value: flat[k + 1] });
-  }
+  for (let k = from; k + 1 < to; k += 2) out.push({ key: strings[flat[k]], value: flat[k + 1] });
   return out;
 }
 
@@ -25,14 +21,13 @@ function pairs(flat, strings) {
 // from the compact arrays only when first read, so a large trace opens
 // without building objects nobody looks at.
 class Span {
-  constructor(ct, k, res) {
+  constructor(ct, k, res, errKey) {
     const cs = ct.spans;
     this.ct = ct;
     this.k = k;
     this.i = 0;
     this.id = cs.id[k];
     this.parentIdx = cs.parent[k];
-    this.parentId = cs.parent[k] >= 0 ? cs.id[cs.parent[k]] : (cs.parentID && cs.parentID[k]) || '';
     this.parent = null;
     this.children = NO_CHILDREN;
     this.process = res;
@@ -42,11 +37,30 @@ class Span {
     this.dur = cs.duration[k];
     this.end = this.start + this.dur;
     this.depth = 0;
-    this.kind = KINDS[cs.kind[k]] || 'unspecified';
-    this.status = STATUS[cs.status[k]] || 'UNSET';
-    this.statusMessage = (cs.statusMessage && cs.statusMessage[k]) || '';
-    this.error = cs.status[k] === 2 || hasErrorTag(cs.attributes[k], ct.strings);
+    this.error = cs.status[k] === 2 || (errKey >= 0 && hasErrorTag(cs, k, errKey));
     this.descendants = 0;
+    // Filled in on first use; declared here so every span has one shape.
+    this._self = undefined;
+    this._tags = undefined;
+    this.hay = undefined;
+  }
+
+  get parentId() {
+    const cs = this.ct.spans;
+    return this.parentIdx >= 0 ? cs.id[this.parentIdx] : (cs.parentID && cs.parentID[this.k]) || '';
+  }
+
+  get kind() {
+    return KINDS[this.ct.spans.kind[this.k]] || 'unspecified';
+  }
+
+  get status() {
+    return STATUS[this.ct.spans.status[this.k]] || 'UNSET';
+  }
+
+  get statusMessage() {
+    const m = this.ct.spans.statusMessage;
+    return (m && m[this.k]) || '';
   }
 
   // self is the part of the span's duration not covered by its children.
@@ -56,7 +70,8 @@ class Span {
   }
 
   get tags() {
-    return (this._tags ||= pairs(this.ct.spans.attributes[this.k], this.ct.strings));
+    const cs = this.ct.spans;
+    return (this._tags ||= pairs(cs.attrs, this.ct.strings, cs.attrStart[this.k], cs.attrStart[this.k + 1]));
   }
 
   get logs() {
@@ -79,10 +94,11 @@ class Span {
   }
 }
 
-function hasErrorTag(flat, strings) {
-  if (!flat) return false;
-  for (let k = 0; k + 1 < flat.length; k += 2) {
-    if (strings[flat[k]] === 'error') return flat[k + 1] === true || flat[k + 1] === 'true';
+// hasErrorTag reports whether span k carries the OpenTracing tag
+// error=true; errKey is the index of "error" in the string table.
+function hasErrorTag(cs, k, errKey) {
+  for (let a = cs.attrStart[k]; a + 1 < cs.attrStart[k + 1]; a += 2) {
+    if (cs.attrs[a] === errKey) return cs.attrs[a + 1] === true || cs.attrs[a + 1] === 'true';
   }
   return false;
 }
@@ -93,12 +109,8 @@ export function buildTrace(ct) {
   const n = ct.spans.id.length;
   const resources = ct.resources.map((r) => ({ serviceName: r.name || 'unknown', tags: pairs(r.attributes, ct.strings) }));
   const spans = new Array(n);
-  const byId = new Map();
-  for (let k = 0; k < n; k++) {
-    const sp = new Span(ct, k, resources[ct.spans.resource[k]]);
-    spans[k] = sp;
-    if (!byId.has(sp.id)) byId.set(sp.id, sp);
-  }
+  const errKey = ct.strings.indexOf('error');
+  for (let k = 0; k < n; k++) spans[k] = new Span(ct, k, resources[ct.spans.resource[k]], errKey);
   const roots = [];
   for (const sp of spans) {
     const p = sp.parentIdx >= 0 ? spans[sp.parentIdx] : undefined;
@@ -173,10 +185,18 @@ export function buildTrace(ct) {
     start = 0;
     end = 0;
   }
+  let byId = null;
   const trace = {
     id: ct.traceID,
     spans: flat,
-    byId,
+    // byId maps span IDs to spans (the first of duplicates); built on use.
+    get byId() {
+      if (!byId) {
+        byId = new Map();
+        for (const sp of spans) if (!byId.has(sp.id)) byId.set(sp.id, sp);
+      }
+      return byId;
+    },
     roots,
     root: roots[0] || null,
     start,
