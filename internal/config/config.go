@@ -132,7 +132,7 @@ func Default() Config {
 		Query: QueryConfig{JaegerPort: 16686, TempoPort: 3200, DefaultLookback: Duration(48 * 3600e9), Timeout: Duration(30e9)},
 		Storage: StorageConfig{
 			WAL:       WALConfig{SegmentSize: 128 << 20},
-			Head:      HeadConfig{MaxBytes: 128 << 20, MaxAge: Duration(60e9)},
+			Head:      HeadConfig{MaxBytes: 64 << 20, MaxAge: Duration(60e9)},
 			Block:     BlockConfig{RowGroupSpans: 50_000},
 			Retention: Duration(14 * 24 * 3600e9),
 			Backend:   bucket.Config{Type: bucket.TypeFilesystem},
