@@ -19,7 +19,7 @@ var demoApps = []string{"checkout", "inventory", "payments"}
 func runDemo(t *testing.T, s *server, args ...string) string {
 	t.Helper()
 	args = append([]string{"demo", "--endpoint", s.otlpGRPCAddr(), "--ui-url", s.queryURL("/")}, args...)
-	cmd := exec.Command(binary, args...)
+	cmd := exec.Command(waymarkBin, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	done := make(chan error, 1)
