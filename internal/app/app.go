@@ -18,6 +18,7 @@ import (
 
 	"waymark/internal/api/jaegerapi"
 	"waymark/internal/api/tempoapi"
+	"waymark/internal/api/uiapi"
 	"waymark/internal/config"
 	"waymark/internal/query"
 	"waymark/internal/receive"
@@ -28,6 +29,7 @@ import (
 	"waymark/internal/store/block"
 	"waymark/internal/store/bucket"
 	"waymark/internal/telemetry"
+	"waymark/internal/ui"
 )
 
 // Role selects what a process runs.
@@ -219,6 +221,8 @@ func (a *App) startListeners() error {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/api/waymark/", uiapi.NewHandler(q, uiapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Registerer: a.reg, Logger: a.log.With("component", "ui_api")}))
+	mux.Handle("/", ui.Handler(ui.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Logger: a.log.With("component", "ui")}))
 	if err := a.serveHTTP("jaeger_query", "query.jaeger_port", cfg.Query.JaegerPort, mux); err != nil {
 		return err
 	}
