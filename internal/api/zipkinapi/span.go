@@ -39,11 +39,16 @@ const (
 // between spans, so one encoder serves one response at a time.
 type encoder struct {
 	tags    []tag
+	attrs   model.Attributes
+	scratch []byte
 	used    []string
 	clients map[model.SpanID]struct{}
 }
 
-type tag struct{ key, value string }
+type tag struct {
+	key   string
+	value model.Value
+}
 
 // endpoint is a Zipkin endpoint; the zero value is absent.
 type endpoint struct {
@@ -130,10 +135,10 @@ func (e *encoder) appendSpan(dst []byte, s *model.Span, shared bool) []byte {
 		dst = appendEndpoint(dst, `,"localEndpoint":`, local)
 	}
 	var remote endpoint
-	remote.service = e.str(s.Attributes, remoteSvcKeys)
-	if remote.service == "" && (s.Kind == model.KindClient || s.Kind == model.KindProducer) {
-		if v, ok := s.Attributes.Get(attrServerAddress); ok {
-			remote.service = v.AsString() // kept as a tag too
+	remote.service = remoteServiceName(s)
+	for _, k := range remoteSvcKeys {
+		if _, ok := s.Attributes.Get(k); ok {
+			e.used = append(e.used, k)
 		}
 	}
 	remote.ip = e.ip(s.Attributes, remoteIPKeys)
@@ -147,7 +152,7 @@ func (e *encoder) appendSpan(dst []byte, s *model.Span, shared bool) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendAnnotation(dst, &s.Events[i])
+			dst = e.appendAnnotation(dst, &s.Events[i])
 		}
 		dst = append(dst, ']')
 	}
@@ -181,11 +186,17 @@ func zipkinKind(k model.SpanKind) string {
 	return ""
 }
 
-// str returns the first non-empty value among keys and marks it used.
-func (e *encoder) str(attrs model.Attributes, keys []string) string {
-	for _, k := range keys {
-		if v, ok := attrs.Get(k); ok && v.AsString() != "" {
-			e.used = append(e.used, k)
+// remoteServiceName returns the service a span calls: its peer.service (or
+// service.peer.name) attribute, else, for a client or producer span, its
+// server.address (which stays a tag too).
+func remoteServiceName(s *model.Span) string {
+	for _, k := range remoteSvcKeys {
+		if v, ok := s.Attributes.Get(k); ok && v.AsString() != "" {
+			return v.AsString()
+		}
+	}
+	if s.Kind == model.KindClient || s.Kind == model.KindProducer {
+		if v, ok := s.Attributes.Get(attrServerAddress); ok {
 			return v.AsString()
 		}
 	}
@@ -220,8 +231,11 @@ func (e *encoder) port(attrs model.Attributes, keys []string) uint64 {
 		if !ok {
 			continue
 		}
-		p, err := strconv.ParseUint(v.AsString(), 10, 16)
-		if err != nil || p == 0 {
+		p, err := uint64(v.Int), error(nil)
+		if v.Type != model.ValueInt {
+			p, err = strconv.ParseUint(v.AsString(), 10, 16)
+		}
+		if err != nil || p == 0 || p > 65535 {
 			continue
 		}
 		e.used = append(e.used, k)
@@ -267,7 +281,7 @@ func appendEndpoint(dst []byte, field string, ep endpoint) []byte {
 // appendAnnotation appends an event as a Zipkin annotation. An event with
 // attributes gets the value form the OpenTelemetry Zipkin translators read
 // back: name|{"key":value,...}|droppedAttributesCount.
-func appendAnnotation(dst []byte, ev *model.Event) []byte {
+func (e *encoder) appendAnnotation(dst []byte, ev *model.Event) []byte {
 	dst = append(dst, `{"timestamp":`...)
 	dst = strconv.AppendUint(dst, ev.TimeUnixNano/1000, 10)
 	dst = append(dst, `,"value":`...)
@@ -275,12 +289,11 @@ func appendAnnotation(dst []byte, ev *model.Event) []byte {
 		dst = jsonenc.AppendString(dst, ev.Name)
 		return append(dst, '}')
 	}
-	var buf []byte
-	buf = append(buf, ev.Name...)
+	buf := append(e.scratch[:0], ev.Name...)
 	buf = append(buf, '|', '{')
-	attrs := slices.Clone(ev.Attributes)
-	slices.SortFunc(attrs, func(a, b model.Attribute) int { return cmp.Compare(a.Key, b.Key) })
-	for i, a := range attrs {
+	e.attrs = append(e.attrs[:0], ev.Attributes...)
+	slices.SortFunc(e.attrs, func(a, b model.Attribute) int { return cmp.Compare(a.Key, b.Key) })
+	for i, a := range e.attrs {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
@@ -290,6 +303,7 @@ func appendAnnotation(dst []byte, ev *model.Event) []byte {
 	}
 	buf = append(buf, '}', '|')
 	buf = strconv.AppendUint(buf, uint64(ev.DroppedAttributesCount), 10)
+	e.scratch = buf
 	dst = jsonenc.AppendString(dst, string(buf))
 	return append(dst, '}')
 }
@@ -316,14 +330,14 @@ func (e *encoder) appendTags(dst []byte, s *model.Span) []byte {
 	if s.Resource != nil {
 		for _, a := range s.Resource.Attributes {
 			if a.Key != attrServiceName {
-				e.tags = append(e.tags, tag{a.Key, a.Value.AsString()})
+				e.tags = append(e.tags, tag{a.Key, a.Value})
 			}
 		}
 	}
 	if s.Scope != nil && s.Scope.Name != "" {
-		e.tags = append(e.tags, tag{tagScopeName, s.Scope.Name})
+		e.tags = append(e.tags, tag{tagScopeName, model.StringValue(s.Scope.Name)})
 		if s.Scope.Version != "" {
-			e.tags = append(e.tags, tag{tagScopeVersion, s.Scope.Version})
+			e.tags = append(e.tags, tag{tagScopeVersion, model.StringValue(s.Scope.Version)})
 		}
 	}
 	hasError := false
@@ -332,10 +346,10 @@ func (e *encoder) appendTags(dst []byte, s *model.Span) []byte {
 			continue
 		}
 		hasError = hasError || a.Key == tagError
-		e.tags = append(e.tags, tag{a.Key, a.Value.AsString()})
+		e.tags = append(e.tags, tag{a.Key, a.Value})
 	}
 	if s.TraceState != "" {
-		e.tags = append(e.tags, tag{tagTraceState, s.TraceState})
+		e.tags = append(e.tags, tag{tagTraceState, model.StringValue(s.TraceState)})
 	}
 	switch s.StatusCode {
 	case model.StatusError:
@@ -344,14 +358,14 @@ func (e *encoder) appendTags(dst []byte, s *model.Span) []byte {
 			if msg == "" {
 				msg = "true"
 			}
-			e.tags = append(e.tags, tag{tagError, msg})
+			e.tags = append(e.tags, tag{tagError, model.StringValue(msg)})
 		}
-		e.tags = append(e.tags, tag{tagStatusCode, "STATUS_CODE_ERROR"})
+		e.tags = append(e.tags, tag{tagStatusCode, model.StringValue("STATUS_CODE_ERROR")})
 		if s.StatusMessage != "" {
-			e.tags = append(e.tags, tag{tagStatusDescription, s.StatusMessage})
+			e.tags = append(e.tags, tag{tagStatusDescription, model.StringValue(s.StatusMessage)})
 		}
 	case model.StatusOK:
-		e.tags = append(e.tags, tag{tagStatusCode, "STATUS_CODE_OK"})
+		e.tags = append(e.tags, tag{tagStatusCode, model.StringValue("STATUS_CODE_OK")})
 	}
 	if len(e.tags) == 0 {
 		return dst
@@ -370,7 +384,27 @@ func (e *encoder) appendTags(dst []byte, s *model.Span) []byte {
 		first = false
 		dst = jsonenc.AppendString(dst, t.key)
 		dst = append(dst, ':')
-		dst = jsonenc.AppendString(dst, t.value)
+		dst = appendTagValue(dst, t.value)
 	}
 	return append(dst, '}')
+}
+
+// appendTagValue appends v as a JSON string in the text form of
+// model.Value.AsString, without building the text first.
+func appendTagValue(dst []byte, v model.Value) []byte {
+	switch v.Type {
+	case model.ValueInt:
+		dst = append(dst, '"')
+		dst = strconv.AppendInt(dst, v.Int, 10)
+		return append(dst, '"')
+	case model.ValueDouble:
+		dst = append(dst, '"')
+		dst = strconv.AppendFloat(dst, v.Double, 'g', -1, 64)
+		return append(dst, '"')
+	case model.ValueBool:
+		dst = append(dst, '"')
+		dst = strconv.AppendBool(dst, v.Bool())
+		return append(dst, '"')
+	}
+	return jsonenc.AppendString(dst, v.Str)
 }
