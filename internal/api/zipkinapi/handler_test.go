@@ -16,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"waymark/internal/api/apihttp"
+	"waymark/internal/api/apitest"
 	"waymark/internal/model"
 )
 
@@ -24,13 +25,13 @@ var now = time.Unix(0, int64(t0)).Add(time.Hour)
 
 // newTestHandler serves the fixture: traces A and B for the default
 // tenant, and trace B alone for tenant "other".
-func newTestHandler(reg prometheus.Registerer) (*handler, *memQuerier) {
+func newTestHandler(reg prometheus.Registerer) (*handler, *apitest.MemQuerier) {
 	a, b := fixture()
-	mq := newMemQuerier()
-	mq.add(model.DefaultTenant, a...)
-	mq.add(model.DefaultTenant, b...)
+	mq := apitest.NewMemQuerier()
+	mq.Add(model.DefaultTenant, a...)
+	mq.Add(model.DefaultTenant, b...)
 	_, b2 := fixture()
-	mq.add("other", b2...)
+	mq.Add("other", b2...)
 	h := newHandler(mq, Options{Registerer: reg})
 	h.now = func() time.Time { return now }
 	return h, mq
@@ -189,15 +190,16 @@ func TestTracesSearchRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mq.searches = nil
+			mq.Searches()
 			r := get(t, h, "/api/v2/traces?"+tt.query, "")
 			if r.code != 200 {
 				t.Fatalf("status %d: %s", r.code, r.body)
 			}
-			if len(mq.searches) != tt.searches {
-				t.Fatalf("%d searches, want %d", len(mq.searches), tt.searches)
+			searches := mq.Searches()
+			if len(searches) != tt.searches {
+				t.Fatalf("%d searches, want %d", len(searches), tt.searches)
 			}
-			req := mq.searches[0]
+			req := searches[0]
 			if tt.start != 0 && (req.StartUnixNano != tt.start || req.EndUnixNano != tt.end) {
 				t.Errorf("window [%d, %d], want [%d, %d]", req.StartUnixNano, req.EndUnixNano, tt.start, tt.end)
 			}
@@ -351,8 +353,8 @@ func TestDependencies(t *testing.T) {
 			if r.body != tt.want {
 				t.Errorf("body %s, want %s", r.body, tt.want)
 			}
-			if tt.start != 0 && mq.lastDeps != [2]uint64{tt.start, tt.end} {
-				t.Errorf("window %v, want [%d %d]", mq.lastDeps, tt.start, tt.end)
+			if tt.start != 0 && mq.DependencyWindow() != [2]uint64{tt.start, tt.end} {
+				t.Errorf("window %v, want [%d %d]", mq.DependencyWindow(), tt.start, tt.end)
 			}
 		})
 	}
@@ -372,7 +374,7 @@ func TestQuerierErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, mq := newTestHandler(nil)
-			mq.err = tt.err
+			mq.Err = tt.err
 			for _, path := range []string{"/api/v2/services", "/api/v2/traces", "/api/v2/trace/" + traceA, "/api/v2/dependencies?endTs=1"} {
 				r := get(t, h, path, "")
 				if r.code != tt.code {
@@ -419,7 +421,7 @@ func TestMethodsAndMetrics(t *testing.T) {
 		}
 	}
 	// A second handler on the same registry shares the metrics.
-	if h2 := newHandler(newMemQuerier(), Options{Registerer: reg}); h2.metrics == nil {
+	if h2 := newHandler(apitest.NewMemQuerier(), Options{Registerer: reg}); h2.metrics == nil {
 		t.Error("second handler on one registry has no metrics")
 	}
 }

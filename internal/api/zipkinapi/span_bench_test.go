@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"waymark/internal/api/apitest"
 	"waymark/internal/model"
 )
 
@@ -35,8 +36,8 @@ func BenchmarkEncodeTrace(b *testing.B) {
 }
 
 func BenchmarkTraceRoute(b *testing.B) {
-	mq := newMemQuerier()
-	mq.add(model.DefaultTenant, benchTrace(1000)...)
+	mq := apitest.NewMemQuerier()
+	mq.Add(model.DefaultTenant, benchTrace(1000)...)
 	h := newHandler(mq, Options{})
 	req := httptest.NewRequest(http.MethodGet, "/api/v2/trace/"+traceA, nil)
 	rec := httptest.NewRecorder()

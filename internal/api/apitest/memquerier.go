@@ -1,4 +1,4 @@
-package zipkinapi
+package apitest
 
 import (
 	"cmp"
@@ -12,34 +12,39 @@ import (
 	"waymark/internal/store/summary"
 )
 
-// memQuerier is a Querier over spans held in memory per tenant, with the
+// MemQuerier is a querier over spans held in memory per tenant, with the
 // store's search semantics (filter.Request.MatchSpan, newest first, at most
-// Limit traces). It records the last search and dependency window.
-type memQuerier struct {
+// Limit traces) and the summary package's dependencies and tags. It
+// records what it was asked. Set Err to make every call fail with it.
+type MemQuerier struct {
 	mu      sync.Mutex
 	tenants map[string][]model.Span
-	err     error // when set, every call fails with it
+	// Err, when set, is returned by every call.
+	Err error
 
 	searches []filter.Request
-	lastDeps [2]uint64
-	lastTags [2]uint64
+	deps     [2]uint64
 }
 
-func newMemQuerier() *memQuerier {
-	return &memQuerier{tenants: make(map[string][]model.Span)}
+// NewMemQuerier returns an empty MemQuerier.
+func NewMemQuerier() *MemQuerier {
+	return &MemQuerier{tenants: make(map[string][]model.Span)}
 }
 
-func (m *memQuerier) add(tenant string, spans ...model.Span) {
+// Add stores spans for tenant.
+func (m *MemQuerier) Add(tenant string, spans ...model.Span) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.tenants[tenant] = append(m.tenants[tenant], spans...)
 }
 
-func (m *memQuerier) FindTrace(_ context.Context, tenant string, id model.TraceID, _, _ uint64) ([]model.Span, error) {
+// FindTrace returns the trace's spans or query.ErrTraceNotFound; it ignores
+// the time hints.
+func (m *MemQuerier) FindTrace(_ context.Context, tenant string, id model.TraceID, _, _ uint64) ([]model.Span, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.err != nil {
-		return nil, m.err
+	if m.Err != nil {
+		return nil, m.Err
 	}
 	var out []model.Span
 	for _, s := range m.tenants[tenant] {
@@ -53,12 +58,13 @@ func (m *memQuerier) FindTrace(_ context.Context, tenant string, id model.TraceI
 	return out, nil
 }
 
-func (m *memQuerier) Search(_ context.Context, tenant string, req filter.Request) ([]filter.Match, error) {
+// Search returns matches newest first, at most req.Limit, and records req.
+func (m *MemQuerier) Search(_ context.Context, tenant string, req filter.Request) ([]filter.Match, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.searches = append(m.searches, req)
-	if m.err != nil {
-		return nil, m.err
+	if m.Err != nil {
+		return nil, m.Err
 	}
 	if err := req.Compile(); err != nil {
 		return nil, err
@@ -88,11 +94,45 @@ func (m *memQuerier) Search(_ context.Context, tenant string, req filter.Request
 	return out, nil
 }
 
-func (m *memQuerier) Services(_ context.Context, tenant string) ([]string, error) {
+// SearchTraces returns the whole traces of Search's matches.
+func (m *MemQuerier) SearchTraces(ctx context.Context, tenant string, req filter.Request) ([][]model.Span, error) {
+	matches, err := m.Search(ctx, tenant, req)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]model.Span, 0, len(matches))
+	for _, mt := range matches {
+		spans, err := m.FindTrace(ctx, tenant, mt.TraceID, 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, spans)
+	}
+	return out, nil
+}
+
+// Searches returns the requests Search was called with, and forgets them.
+func (m *MemQuerier) Searches() []filter.Request {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.err != nil {
-		return nil, m.err
+	s := m.searches
+	m.searches = nil
+	return s
+}
+
+// DependencyWindow returns the window of the last Dependencies call.
+func (m *MemQuerier) DependencyWindow() [2]uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.deps
+}
+
+// Services returns the tenant's service names, sorted.
+func (m *MemQuerier) Services(_ context.Context, tenant string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return nil, m.Err
 	}
 	var out []string
 	for _, s := range m.tenants[tenant] {
@@ -102,11 +142,12 @@ func (m *memQuerier) Services(_ context.Context, tenant string) ([]string, error
 	return slices.Compact(out), nil
 }
 
-func (m *memQuerier) Operations(_ context.Context, tenant, service string) ([]query.Operation, error) {
+// Operations returns the span names and kinds of a service's spans.
+func (m *MemQuerier) Operations(_ context.Context, tenant, service string) ([]query.Operation, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.err != nil {
-		return nil, m.err
+	if m.Err != nil {
+		return nil, m.Err
 	}
 	var out []query.Operation
 	for _, s := range m.tenants[tenant] {
@@ -117,12 +158,14 @@ func (m *memQuerier) Operations(_ context.Context, tenant, service string) ([]qu
 	return out, nil
 }
 
-func (m *memQuerier) Dependencies(_ context.Context, tenant string, start, end uint64) ([]query.Dependency, error) {
+// Dependencies returns the edges of spans starting in [start, end] and
+// records the window.
+func (m *MemQuerier) Dependencies(_ context.Context, tenant string, start, end uint64) ([]query.Dependency, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lastDeps = [2]uint64{start, end}
-	if m.err != nil {
-		return nil, m.err
+	m.deps = [2]uint64{start, end}
+	if m.Err != nil {
+		return nil, m.Err
 	}
 	traces := make(map[model.TraceID][]model.Span)
 	for _, s := range m.tenants[tenant] {
@@ -141,12 +184,12 @@ func (m *memQuerier) Dependencies(_ context.Context, tenant string, start, end u
 	return out, nil
 }
 
-func (m *memQuerier) Tags(_ context.Context, tenant string, start, end uint64) (summary.Tags, error) {
+// Tags returns the attribute summary of spans starting in [start, end].
+func (m *MemQuerier) Tags(_ context.Context, tenant string, start, end uint64) (summary.Tags, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lastTags = [2]uint64{start, end}
-	if m.err != nil {
-		return nil, m.err
+	if m.Err != nil {
+		return nil, m.Err
 	}
 	tags := summary.NewTags()
 	seen := make(map[*model.Resource]struct{})
