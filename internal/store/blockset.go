@@ -4,24 +4,22 @@ import (
 	"errors"
 	"slices"
 	"sync"
-
-	"waymark/internal/store/block"
 )
 
 // blockSet holds the open blocks of every tenant, each tenant's sorted by
 // newest data first.
 type blockSet struct {
 	mu       sync.RWMutex
-	byTenant map[string][]*block.Block
+	byTenant map[string][]*storedBlock
 }
 
-func newBlockSet() *blockSet { return &blockSet{byTenant: make(map[string][]*block.Block)} }
+func newBlockSet() *blockSet { return &blockSet{byTenant: make(map[string][]*storedBlock)} }
 
-func (bs *blockSet) add(tenant string, b *block.Block) {
+func (bs *blockSet) add(tenant string, b *storedBlock) {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
 	list := append(bs.byTenant[tenant], b)
-	slices.SortFunc(list, func(x, y *block.Block) int {
+	slices.SortFunc(list, func(x, y *storedBlock) int {
 		mx, my := x.Meta(), y.Meta()
 		switch {
 		case mx.MaxTimeUnixNano > my.MaxTimeUnixNano:
@@ -40,11 +38,11 @@ func (bs *blockSet) add(tenant string, b *block.Block) {
 func (bs *blockSet) remove(tenant, id string) {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
-	bs.byTenant[tenant] = slices.DeleteFunc(bs.byTenant[tenant], func(b *block.Block) bool { return b.Meta().ID == id })
+	bs.byTenant[tenant] = slices.DeleteFunc(bs.byTenant[tenant], func(b *storedBlock) bool { return b.Meta().ID == id })
 }
 
 // list returns a snapshot of tenant's blocks, newest first.
-func (bs *blockSet) list(tenant string) []*block.Block {
+func (bs *blockSet) list(tenant string) []*storedBlock {
 	bs.mu.RLock()
 	defer bs.mu.RUnlock()
 	return slices.Clone(bs.byTenant[tenant])
@@ -62,10 +60,10 @@ func (bs *blockSet) count() int {
 }
 
 // expired returns the blocks whose newest span is older than cutoff.
-func (bs *blockSet) expired(cutoff uint64) []*block.Block {
+func (bs *blockSet) expired(cutoff uint64) []*storedBlock {
 	bs.mu.RLock()
 	defer bs.mu.RUnlock()
-	var out []*block.Block
+	var out []*storedBlock
 	for _, l := range bs.byTenant {
 		for _, b := range l {
 			if b.Meta().MaxTimeUnixNano < cutoff {
@@ -85,6 +83,6 @@ func (bs *blockSet) closeAll() error {
 			errs = append(errs, b.Close())
 		}
 	}
-	bs.byTenant = make(map[string][]*block.Block)
+	bs.byTenant = make(map[string][]*storedBlock)
 	return errors.Join(errs...)
 }

@@ -97,6 +97,8 @@ func (s *Store) Search(ctx context.Context, tenant string, req filter.Request, f
 			return err
 		}
 	}
+	unlimited := req
+	unlimited.Limit = 0
 	// Blocks are ordered newest first. Once limit traces are known, a block
 	// whose newest span is older than the limit-th trace cannot change the
 	// newest-first answer.
@@ -120,7 +122,10 @@ func (s *Store) Search(ctx context.Context, tenant string, req filter.Request, f
 				break
 			}
 		}
-		if err := b.Search(ctx, &req, collect); err != nil {
+		// A block yields matches in trace-ID order, so it must not stop at
+		// the limit: the newest traces may come last. The query layer keeps
+		// this bounded by searching newest-first time windows.
+		if err := b.Search(ctx, &unlimited, collect); err != nil {
 			return fmt.Errorf("search block %s: %w", m.ID, err)
 		}
 	}
@@ -167,7 +172,7 @@ func (s *Store) Operations(ctx context.Context, tenant, service string) ([]head.
 		}
 	}
 	for _, b := range s.blocks.list(tenant) {
-		for _, op := range b.Meta().Operations {
+		for _, op := range b.sum.Operations {
 			if service != "" && op.Service != service {
 				continue
 			}
@@ -195,7 +200,7 @@ func (s *Store) Dependencies(ctx context.Context, tenant string, start, end uint
 		if (end != 0 && m.MinTimeUnixNano > end) || (start != 0 && m.MaxTimeUnixNano < start) {
 			continue
 		}
-		summary.MergeDependencies(edges, m.Dependencies)
+		summary.MergeDependencies(edges, b.sum.Dependencies)
 	}
 	return summary.SortedDependencies(edges), nil
 }
@@ -212,7 +217,7 @@ func (s *Store) Tags(ctx context.Context, tenant string, start, end uint64) (sum
 		if (end != 0 && m.MinTimeUnixNano > end) || (start != 0 && m.MaxTimeUnixNano < start) {
 			continue
 		}
-		tags.Merge(m.Tags.Tags())
+		tags.Merge(b.sum.Tags.Tags())
 	}
 	return tags, nil
 }

@@ -270,11 +270,15 @@ func (s *Store) writeBlocks(ctx context.Context, h *head.Head) error {
 			s.metrics.blockWriteErrors.Inc()
 			return fmt.Errorf("write block for tenant %s: %w", tenant, err)
 		}
+		sum := summarizeHead(h, tenant)
+		if err := writeSummary(ctx, s.opts.Bucket, tenant, meta.ID, sum); err != nil {
+			return fmt.Errorf("block %s/%s: %w", tenant, meta.ID, err)
+		}
 		b, err := block.Open(ctx, s.opts.Bucket, tenant, meta.ID)
 		if err != nil {
 			return fmt.Errorf("open new block %s/%s: %w", tenant, meta.ID, err)
 		}
-		s.blocks.add(tenant, b)
+		s.blocks.add(tenant, &storedBlock{Block: b, sum: sum})
 		s.metrics.blocksWritten.Inc()
 		s.metrics.blockBytes.Add(float64(meta.DataSize))
 		s.log.Info("block written", "tenant", tenant, "block", meta.ID, "spans", meta.SpanCount, "traces", meta.TraceCount,
@@ -301,7 +305,14 @@ func (s *Store) openBlocks(ctx context.Context) error {
 				s.log.Error("skipping unreadable block", "tenant", tenant, "block", id, "err", err)
 				continue
 			}
-			s.blocks.add(tenant, b)
+			sum, err := s.loadSummary(ctx, b)
+			if err != nil {
+				s.metrics.blockOpenErrors.Inc()
+				s.log.Error("skipping block without a usable summary", "tenant", tenant, "block", id, "err", err)
+				_ = b.Close()
+				continue
+			}
+			s.blocks.add(tenant, &storedBlock{Block: b, sum: sum})
 			n++
 		}
 	}

@@ -280,12 +280,11 @@ func appendSearchTrace(dst []byte, t *query.TraceSummary, sets []traceql.Spanset
 		dst = append(dst, first...)
 	}
 	dst = append(dst, `,"serviceStats":{`...)
-	first := true
+	n := 0
 	for svc, st := range t.ServiceStats {
-		if !first {
+		if n++; n > 1 {
 			dst = append(dst, ',')
 		}
-		first = false
 		dst = appendString(dst, svc)
 		dst = append(dst, `:{"spanCount":`...)
 		dst = strconv.AppendInt(dst, int64(st.SpanCount), 10)

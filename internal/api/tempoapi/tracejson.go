@@ -1,8 +1,10 @@
 package tempoapi
 
 import (
+	"cmp"
 	"encoding/base64"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -288,4 +290,11 @@ func appendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// sortSpans orders a trace's spans by start time.
+func sortSpans(spans []model.Span) {
+	slices.SortStableFunc(spans, func(a, b model.Span) int {
+		return cmp.Compare(a.StartTimeUnixNano, b.StartTimeUnixNano)
+	})
 }

@@ -1,12 +1,22 @@
 package traceql
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 
 	"waymark/internal/model"
 )
+
+// MaxSpansets bounds the spansets that one operation may produce for one
+// trace. Pairing spansets with && or a structural operator multiplies
+// their number, so without a bound a short query could exhaust memory.
+const MaxSpansets = 10000
+
+// ErrTooManySpansets reports a query that makes more than MaxSpansets
+// spansets in one trace.
+var ErrTooManySpansets = errors.New("too many spansets")
 
 // Spanset is a set of spans of one trace that a query matched.
 type Spanset struct {
@@ -74,14 +84,22 @@ func (q *Query) Eval(trace []model.Span) ([]Spanset, error) {
 		e = &evaluator{}
 	}
 	e.reset(trace)
-	all := make([]int32, len(trace))
-	for i := range all {
-		all[i] = int32(i)
+	e.all = e.all[:0]
+	for i := range trace {
+		e.all = append(e.all, int32(i))
 	}
-	sets := e.pipeline(q.Pipeline, []spanset{{idx: all}})
-	out := e.output(q, sets)
+	e.input[0] = spanset{idx: e.all}
+	sets := e.pipeline(q.Pipeline, e.input[:])
+	var out []Spanset
+	err := e.err
+	if err == nil {
+		out = e.output(q, sets)
+	}
 	e.reset(nil)
 	q.pool.Put(e)
+	if err != nil {
+		return nil, fmt.Errorf("eval trace %s: %w: more than %d; group or combine fewer spansets", trace[0].TraceID, err, MaxSpansets)
+	}
 	return out, nil
 }
 
@@ -95,12 +113,19 @@ type spanset struct {
 type evaluator struct {
 	trace   []model.Span
 	scratch []Static
-	info    *traceInfo
-	tree    *traceTree
+	// all lists every span of the trace, and input is the spanset the
+	// pipeline starts from; both are reused across calls.
+	all   []int32
+	input [1]spanset
+	info  *traceInfo
+	tree  *traceTree
+	// err stops the evaluation; it is set when a limit is exceeded.
+	err error
 }
 
 func (e *evaluator) reset(trace []model.Span) {
 	e.trace = trace
+	e.err = nil
 	e.scratch = e.scratch[:0]
 	e.info = nil
 	e.tree = nil
@@ -165,10 +190,27 @@ func (e *evaluator) spanAttributes(q *Query, i int32) []Attribute {
 	return attrs
 }
 
+// within reports whether n spansets are within MaxSpansets, and stops the
+// evaluation if not.
+func (e *evaluator) within(n int) bool {
+	if n > MaxSpansets || n < 0 {
+		e.err = ErrTooManySpansets
+	}
+	return e.err == nil
+}
+
+// pairs reports whether pairing a and b spansets stays within MaxSpansets.
+func (e *evaluator) pairs(a, b int) bool {
+	if b > 0 && a > MaxSpansets/b {
+		return e.within(MaxSpansets + 1)
+	}
+	return e.within(a * b)
+}
+
 // pipeline runs the stages of p over the input spansets.
 func (e *evaluator) pipeline(p *Pipeline, in []spanset) []spanset {
 	for _, st := range p.Stages {
-		if len(in) == 0 {
+		if len(in) == 0 || e.err != nil {
 			return nil
 		}
 		if _, ok := st.(*Coalesce); ok {
@@ -178,6 +220,9 @@ func (e *evaluator) pipeline(p *Pipeline, in []spanset) []spanset {
 		var out []spanset
 		for _, ss := range in {
 			out = e.stage(st, ss, out)
+			if !e.within(len(out)) {
+				return nil
+			}
 		}
 		in = out
 	}
@@ -296,6 +341,9 @@ func (e *evaluator) spansetOperation(x *SpansetOperation, in spanset) []spanset 
 			return nil
 		}
 		rhs := e.spansets(x.RHS, in)
+		if !e.pairs(len(lhs), len(rhs)) {
+			return nil
+		}
 		var out []spanset
 		for _, l := range lhs {
 			for _, r := range rhs {
@@ -304,7 +352,11 @@ func (e *evaluator) spansetOperation(x *SpansetOperation, in spanset) []spanset 
 		}
 		return out
 	case SpansetOr:
-		return append(lhs, e.spansets(x.RHS, in)...)
+		out := append(lhs, e.spansets(x.RHS, in)...)
+		if !e.within(len(out)) {
+			return nil
+		}
+		return out
 	}
 	rel, negated, unionOp, _ := x.Op.relation()
 	if len(lhs) == 0 && !negated {
@@ -313,6 +365,9 @@ func (e *evaluator) spansetOperation(x *SpansetOperation, in spanset) []spanset 
 	rhs := e.spansets(x.RHS, in)
 	if len(lhs) == 0 {
 		lhs = []spanset{{}}
+	}
+	if !e.pairs(len(lhs), len(rhs)) {
+		return nil
 	}
 	var out []spanset
 	for _, l := range lhs {
@@ -401,16 +456,20 @@ func (e *evaluator) compare(x *BinaryExpr, i int32) bool {
 	if x.id != nil {
 		return e.compareID(x, i)
 	}
-	mark := len(e.scratch)
 	if f, ok := x.LHS.(*Field); ok && !f.multiValued() {
-		if s, ok := x.RHS.(*Static); ok && !x.nilCmp && x.re == nil {
+		if s, ok := x.RHS.(*Static); ok && !x.nilCmp {
 			// Fast path: one single-valued field against a literal.
-			e.field(f, i)
-			result := len(e.scratch) > mark && compareValue(x.Op, e.scratch[mark], *s)
-			e.scratch = e.scratch[:mark]
-			return result
+			v, ok := e.value(f, i)
+			if !ok {
+				return false
+			}
+			if x.re != nil {
+				return matchRegex(x, v)
+			}
+			return compareValue(x.Op, v, *s)
 		}
 	}
+	mark := len(e.scratch)
 	e.push(x.LHS, i)
 	mid := len(e.scratch)
 	e.push(x.RHS, i)
@@ -569,42 +628,36 @@ func (e *evaluator) push(x Expr, i int32) {
 
 // field appends the values of f on span i to the stack.
 func (e *evaluator) field(f *Field, i int32) {
+	if !f.multiValued() {
+		if v, ok := e.value(f, i); ok {
+			e.scratch = append(e.scratch, v)
+		}
+		return
+	}
 	s := &e.trace[i]
 	switch f.Intrinsic {
 	case IntrinsicNone:
-		e.attribute(f, s)
-	case IntrinsicName:
-		e.scratch = append(e.scratch, StringStatic(s.Name))
-	case IntrinsicStatus:
-		e.scratch = append(e.scratch, StatusStatic(s.StatusCode))
-	case IntrinsicStatusMessage:
-		e.scratch = append(e.scratch, StringStatic(s.StatusMessage))
-	case IntrinsicKind:
-		e.scratch = append(e.scratch, KindStatic(s.Kind))
-	case IntrinsicDuration:
-		e.scratch = append(e.scratch, DurationStatic(int64(min(s.DurationNano(), math.MaxInt64))))
-	case IntrinsicSpanID:
-		e.scratch = append(e.scratch, StringStatic(s.SpanID.String()))
-	case IntrinsicParentID:
-		if !s.ParentSpanID.IsZero() {
-			e.scratch = append(e.scratch, StringStatic(s.ParentSpanID.String()))
-		}
-	case IntrinsicChildCount:
-		e.scratch = append(e.scratch, IntStatic(int64(e.traceTree().childCount[i])))
-	case IntrinsicTraceDuration:
-		e.scratch = append(e.scratch, DurationStatic(e.traceInfo().duration))
-	case IntrinsicTraceRootName:
-		if r := e.traceInfo().root; r >= 0 {
-			e.scratch = append(e.scratch, StringStatic(e.trace[r].Name))
-		}
-	case IntrinsicTraceRootService:
-		if r := e.traceInfo().root; r >= 0 {
-			if v, ok := resourceAttr(e.trace[r].Resource, "service.name"); ok {
+		switch f.Scope {
+		case ScopeNone:
+			if v, ok := s.Attributes.Get(f.Name); ok {
+				e.scratch = append(e.scratch, staticFromValue(v))
+			}
+			if v, ok := resourceAttr(s.Resource, f.Name); ok {
 				e.scratch = append(e.scratch, v)
 			}
+		case ScopeEvent:
+			for k := range s.Events {
+				if v, ok := s.Events[k].Attributes.Get(f.Name); ok {
+					e.scratch = append(e.scratch, staticFromValue(v))
+				}
+			}
+		case ScopeLink:
+			for k := range s.Links {
+				if v, ok := s.Links[k].Attributes.Get(f.Name); ok {
+					e.scratch = append(e.scratch, staticFromValue(v))
+				}
+			}
 		}
-	case IntrinsicTraceID:
-		e.scratch = append(e.scratch, StringStatic(s.TraceID.String()))
 	case IntrinsicEventName:
 		for k := range s.Events {
 			e.scratch = append(e.scratch, StringStatic(s.Events[k].Name))
@@ -621,53 +674,68 @@ func (e *evaluator) field(f *Field, i int32) {
 		for k := range s.Links {
 			e.scratch = append(e.scratch, StringStatic(s.Links[k].SpanID.String()))
 		}
-	case IntrinsicInstrumentationName:
-		if s.Scope != nil {
-			e.scratch = append(e.scratch, StringStatic(s.Scope.Name))
-		}
-	case IntrinsicInstrumentationVersion:
-		if s.Scope != nil {
-			e.scratch = append(e.scratch, StringStatic(s.Scope.Version))
-		}
 	}
 }
 
-func (e *evaluator) attribute(f *Field, s *model.Span) {
-	switch f.Scope {
-	case ScopeSpan:
-		if v, ok := s.Attributes.Get(f.Name); ok {
-			e.scratch = append(e.scratch, staticFromValue(v))
-		}
-	case ScopeResource:
-		if v, ok := resourceAttr(s.Resource, f.Name); ok {
-			e.scratch = append(e.scratch, v)
-		}
-	case ScopeNone:
-		if v, ok := s.Attributes.Get(f.Name); ok {
-			e.scratch = append(e.scratch, staticFromValue(v))
-		}
-		if v, ok := resourceAttr(s.Resource, f.Name); ok {
-			e.scratch = append(e.scratch, v)
-		}
-	case ScopeEvent:
-		for k := range s.Events {
-			if v, ok := s.Events[k].Attributes.Get(f.Name); ok {
-				e.scratch = append(e.scratch, staticFromValue(v))
+// value returns the value of a single-valued field on span i.
+func (e *evaluator) value(f *Field, i int32) (Static, bool) {
+	s := &e.trace[i]
+	switch f.Intrinsic {
+	case IntrinsicNone:
+		var v model.Value
+		ok := false
+		switch f.Scope {
+		case ScopeSpan:
+			v, ok = s.Attributes.Get(f.Name)
+		case ScopeResource:
+			return resourceAttr(s.Resource, f.Name)
+		case ScopeInstrumentation:
+			if s.Scope != nil {
+				v, ok = s.Scope.Attributes.Get(f.Name)
 			}
 		}
-	case ScopeLink:
-		for k := range s.Links {
-			if v, ok := s.Links[k].Attributes.Get(f.Name); ok {
-				e.scratch = append(e.scratch, staticFromValue(v))
-			}
+		if !ok {
+			return Static{}, false
 		}
-	case ScopeInstrumentation:
+		return staticFromValue(v), true
+	case IntrinsicName:
+		return StringStatic(s.Name), true
+	case IntrinsicStatus:
+		return StatusStatic(s.StatusCode), true
+	case IntrinsicStatusMessage:
+		return StringStatic(s.StatusMessage), true
+	case IntrinsicKind:
+		return KindStatic(s.Kind), true
+	case IntrinsicDuration:
+		return DurationStatic(int64(min(s.DurationNano(), math.MaxInt64))), true
+	case IntrinsicSpanID:
+		return StringStatic(s.SpanID.String()), true
+	case IntrinsicParentID:
+		return StringStatic(s.ParentSpanID.String()), !s.ParentSpanID.IsZero()
+	case IntrinsicChildCount:
+		return IntStatic(int64(e.traceTree().childCount[i])), true
+	case IntrinsicTraceDuration:
+		return DurationStatic(e.traceInfo().duration), true
+	case IntrinsicTraceRootName:
+		if r := e.traceInfo().root; r >= 0 {
+			return StringStatic(e.trace[r].Name), true
+		}
+	case IntrinsicTraceRootService:
+		if r := e.traceInfo().root; r >= 0 {
+			return resourceAttr(e.trace[r].Resource, "service.name")
+		}
+	case IntrinsicTraceID:
+		return StringStatic(s.TraceID.String()), true
+	case IntrinsicInstrumentationName:
 		if s.Scope != nil {
-			if v, ok := s.Scope.Attributes.Get(f.Name); ok {
-				e.scratch = append(e.scratch, staticFromValue(v))
-			}
+			return StringStatic(s.Scope.Name), true
+		}
+	case IntrinsicInstrumentationVersion:
+		if s.Scope != nil {
+			return StringStatic(s.Scope.Version), true
 		}
 	}
+	return Static{}, false
 }
 
 // resourceAttr looks up a resource attribute. service.name is read from

@@ -95,7 +95,7 @@ func writeSpanset(b *strings.Builder, e SpansetExpr) {
 
 func writeSpansetOperand(b *strings.Builder, e SpansetExpr, parent int, right bool) {
 	if op, ok := e.(*SpansetOperation); ok {
-		if p := spansetPrec(op.Op); p < parent || (right && p == parent) {
+		if p := spansetPrec(op.Op); p < parent || (right && p == parent) || (parent == 1 && op.Op == SpansetAnd) {
 			b.WriteByte('(')
 			writeSpanset(b, e)
 			b.WriteByte(')')
@@ -218,8 +218,8 @@ func writeExpr(b *strings.Builder, e Expr) {
 	switch e := e.(type) {
 	case *BinaryExpr:
 		prec := exprPrec(e)
-		lhsParens := exprPrec(e.LHS) < prec
-		rhsParens := exprPrec(e.RHS) <= prec
+		lhsParens := exprPrec(e.LHS) < prec || isOp(e.LHS, OpAnd) && e.Op == OpOr
+		rhsParens := exprPrec(e.RHS) <= prec || isOp(e.RHS, OpAnd) && e.Op == OpOr
 		if e.Op == OpPow {
 			// The base of ^ is a primary; its exponent may be unary or ^.
 			lhsParens = exprPrec(e.LHS) < 8
@@ -243,6 +243,14 @@ func writeExpr(b *strings.Builder, e Expr) {
 		}
 		b.WriteByte(')')
 	}
+}
+
+// isOp reports whether e is a binary expression with operator op. An &&
+// inside || is printed in parentheses although precedence does not need
+// them, because some TraceQL dialects give && and || equal precedence.
+func isOp(e Expr, op Op) bool {
+	b, ok := e.(*BinaryExpr)
+	return ok && b.Op == op
 }
 
 func isStatic(e Expr) bool {

@@ -129,15 +129,17 @@ func (l *lexer) next() token {
 		}
 	}
 	if c == '&' {
-		return l.errorf(start, "unexpected '&'; did you mean &&?")
+		return l.fail(start, "unexpected '&'", "did you mean &&?")
 	}
 	r, _ := utf8.DecodeRuneInString(l.src[start:])
-	return l.errorf(start, "unexpected character %s", strconv.QuoteRune(r))
+	return l.fail(start, "unexpected character "+strconv.QuoteRune(r), "")
 }
 
-func (l *lexer) errorf(pos int, msg string, args ...any) token {
+// fail returns an error token: what went wrong at pos, and a hint on how
+// to fix it. Lexing stops there.
+func (l *lexer) fail(pos int, what, hint string) token {
 	l.pos = len(l.src)
-	return token{kind: tokError, pos: pos, end: pos, text: fmt.Sprintf(msg, args...)}
+	return token{kind: tokError, pos: pos, end: pos, text: what, str: hint}
 }
 
 func isDigit(c byte) bool      { return c >= '0' && c <= '9' }
@@ -171,7 +173,7 @@ func (l *lexer) lexWord() token {
 		case '.':
 			scope, ok := scopeByName(word)
 			if !ok {
-				return l.errorf(start, "unknown attribute scope %q; use span., resource., event., link., instrumentation. or a leading '.'", word)
+				return l.fail(start, "unknown attribute scope "+strconv.Quote(word), "use span., resource., event., link., instrumentation. or a leading '.'")
 			}
 			l.pos++
 			return l.lexAttribute(start, scope)
@@ -183,7 +185,7 @@ func (l *lexer) lexWord() token {
 				}
 				text := l.src[start:l.pos]
 				if _, ok := intrinsicByScopedName(text); !ok {
-					return l.errorf(start, "unknown intrinsic %s", text)
+					return l.fail(start, "unknown intrinsic "+text, "")
 				}
 				return token{kind: tokIntrinsic, pos: start, end: l.pos, text: text}
 			}
@@ -198,9 +200,14 @@ func (l *lexer) lexWord() token {
 func (l *lexer) lexAttribute(start int, scope Scope) token {
 	var name strings.Builder
 	nameStart := l.pos
+	quoted := false
 	for l.pos < len(l.src) {
 		r, w := utf8.DecodeRuneInString(l.src[l.pos:])
 		if r == '"' {
+			if !quoted {
+				name.WriteString(l.src[nameStart:l.pos])
+				quoted = true
+			}
 			q := l.pos
 			l.pos++
 			closed := false
@@ -217,26 +224,32 @@ func (l *lexer) lexAttribute(start int, scope Scope) token {
 						l.pos += 2
 						continue
 					}
-					return l.errorf(l.pos, "invalid escape in quoted attribute name; only \\\" and \\\\ are allowed")
+					return l.fail(l.pos, "invalid escape in quoted attribute name", `only \" and \\ are allowed`)
 				}
 				name.WriteByte(c)
 				l.pos++
 			}
 			if !closed {
-				return l.errorf(q, "unterminated quoted attribute name")
+				return l.fail(q, "unterminated quoted attribute name", "")
 			}
 			continue
 		}
 		if !isAttributeRune(r) {
 			break
 		}
-		name.WriteString(l.src[l.pos : l.pos+w])
+		if quoted {
+			name.WriteString(l.src[l.pos : l.pos+w])
+		}
 		l.pos += w
 	}
 	if l.pos == nameStart {
-		return l.errorf(nameStart, "expected an attribute name after %s", quoteTok(l.src[start:nameStart]))
+		return l.fail(nameStart, "expected an attribute name after "+quoteTok(l.src[start:nameStart]), "")
 	}
-	return token{kind: tokAttribute, pos: start, end: l.pos, text: l.src[start:l.pos], str: name.String(), scope: scope}
+	str := name.String()
+	if !quoted {
+		str = l.src[nameStart:l.pos]
+	}
+	return token{kind: tokAttribute, pos: start, end: l.pos, text: l.src[start:l.pos], str: str, scope: scope}
 }
 
 // lexString lexes a double-quoted string with Go escapes, or a raw
@@ -251,7 +264,7 @@ func (l *lexer) lexString() token {
 			break
 		}
 		if c == '\n' && quote == '"' {
-			return l.errorf(start, "unterminated string")
+			return l.fail(start, "unterminated string", "")
 		}
 		if c == '\\' && quote == '"' {
 			i++
@@ -259,13 +272,13 @@ func (l *lexer) lexString() token {
 		i++
 	}
 	if i >= len(l.src) {
-		return l.errorf(start, "unterminated string")
+		return l.fail(start, "unterminated string", "")
 	}
 	l.pos = i + 1
 	text := l.src[start:l.pos]
 	s, err := strconv.Unquote(text)
 	if err != nil {
-		return l.errorf(start, "invalid string %s: %s", text, escapeProblem(text))
+		return l.fail(start, "invalid string "+text, escapeProblem(text))
 	}
 	return token{kind: tokString, pos: start, end: l.pos, text: text, str: s}
 }
@@ -326,7 +339,7 @@ func (l *lexer) lexNumber() token {
 		text := l.src[start:l.pos]
 		d, ok := parseDuration(text)
 		if !ok {
-			return l.errorf(start, "invalid duration %q; use a number with ns, us, ms, s, m, h, d or w, as in 150ms", text)
+			return l.fail(start, "invalid duration "+strconv.Quote(text), "use a number with ns, us, ms, s, m, h, d or w, as in 150ms")
 		}
 		return token{kind: tokDuration, pos: start, end: l.pos, text: text, dur: d}
 	}
@@ -334,7 +347,7 @@ func (l *lexer) lexNumber() token {
 	if isFloat {
 		f, err := strconv.ParseFloat(text, 64)
 		if err != nil || math.IsInf(f, 0) {
-			return l.errorf(start, "number %s is out of range", text)
+			return l.fail(start, "number "+text+" is out of range", "")
 		}
 		return token{kind: tokFloat, pos: start, end: l.pos, text: text, num: f}
 	}

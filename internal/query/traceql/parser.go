@@ -66,7 +66,8 @@ func (p *parser) peek(k int) token {
 
 func (p *parser) next() token {
 	t := p.peek(0)
-	p.ahead = p.ahead[1:]
+	n := copy(p.ahead, p.ahead[1:])
+	p.ahead = p.ahead[:n]
 	return t
 }
 
@@ -83,7 +84,7 @@ func (p *parser) fail(pos int, what, hint string) {
 // unexpected fails on token t, saying what was expected instead.
 func (p *parser) unexpected(t token, expected string) {
 	if t.kind == tokError {
-		p.fail(t.pos, t.text, "")
+		p.fail(t.pos, t.text, t.str)
 	}
 	hint := ""
 	if expected != "" {
@@ -163,6 +164,8 @@ func (p *parser) parseQuery() *Query {
 	}
 	if t := p.peek(0); t.kind != tokEOF {
 		switch {
+		case len(q.Hints) > 0:
+			p.unexpected(t, "the end of the query; with(...) comes last")
 		case t.kind == tokLBrace:
 			p.unexpected(t, "'|' or the end of the query; join spanset filters with an operator such as && or >")
 		case q.Metrics != nil:
@@ -325,9 +328,12 @@ func (p *parser) parseSpansetAtom() SpansetExpr {
 
 func (p *parser) parseSpansetFilter() *SpansetFilter {
 	open := p.next()
-	if p.peek(0).kind == tokRBrace {
+	switch p.peek(0).kind {
+	case tokRBrace:
 		p.next()
 		return &SpansetFilter{}
+	case tokEOF:
+		p.expectClose(tokRBrace, open, "a condition or '}'")
 	}
 	p.enter(open)
 	start := p.peek(0)
@@ -563,6 +569,9 @@ func (p *parser) makeBinary(opTok, rhsTok token, op Op, lhs Expr, lt Type, rhs E
 		}
 		if lt != typeUnknown && lt != TypeString {
 			p.fail(opTok.pos, "cannot match "+article(lt)+" value against a regular expression", "")
+		}
+		if _, err := regexp.Compile(s.Str); err != nil {
+			p.fail(rhsTok.pos, "invalid regular expression "+strconv.Quote(s.Str), err.Error())
 		}
 		re, err := regexp.Compile("^(?:" + s.Str + ")$")
 		if err != nil {

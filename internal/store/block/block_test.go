@@ -1,0 +1,411 @@
+package block
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/thanos-io/objstore"
+	"github.com/thanos-io/objstore/providers/filesystem"
+
+	"waymark/internal/model"
+)
+
+func newBucket(t testing.TB) objstore.Bucket {
+	t.Helper()
+	bkt, err := filesystem.NewBucket(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bkt
+}
+
+// writeOpen writes spans as a block and opens it.
+func writeOpen(t testing.TB, bkt objstore.Bucket, spans []model.Span, opts WriteOptions) *Block {
+	t.Helper()
+	ctx := context.Background()
+	meta, err := Write(ctx, bkt, "tenant-a", spans, opts)
+	if err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	b, err := Open(ctx, bkt, "tenant-a", meta.ID)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+// sortedCopy returns spans in block order.
+func sortedCopy(spans []model.Span) []model.Span {
+	out := make([]model.Span, len(spans))
+	for i, j := range sortOrder(spans) {
+		out[i] = spans[j]
+	}
+	return out
+}
+
+func tid(b byte) model.TraceID { return model.TraceID{0: b, 15: 1} }
+func sid(b byte) model.SpanID  { return model.SpanID{0: b, 7: 1} }
+
+// richSpans exercises every field and value type of model.Span.
+func richSpans() []model.Span {
+	res1 := &model.Resource{ServiceName: "checkout", Attributes: model.Attributes{
+		{Key: "host.name", Value: model.StringValue("h1")},
+		{Key: "service.name", Value: model.StringValue("checkout")},
+		{Key: "k8s.pod.uid", Value: model.Value{Type: model.ValueBytes, Str: "\x00\xffraw"}},
+	}, DroppedAttributesCount: 2}
+	res2 := &model.Resource{ServiceName: "named-only"} // service name without attribute
+	res3 := &model.Resource{ServiceName: "odd", Attributes: model.Attributes{
+		{Key: "service.name", Value: model.StringValue("different")},
+	}}
+	sc := &model.Scope{Name: "lib", Version: "1.0", Attributes: model.Attributes{{Key: "scope.attr", Value: model.BoolValue(true)}}, DroppedAttributesCount: 1}
+	allTypes := model.Attributes{
+		{Key: "http.request.method", Value: model.StringValue("POST")},
+		{Key: "s", Value: model.StringValue("")},
+		{Key: "b", Value: model.BoolValue(true)},
+		{Key: "bf", Value: model.BoolValue(false)},
+		{Key: "i", Value: model.IntValue(-42)},
+		{Key: "d", Value: model.DoubleValue(3.25)},
+		{Key: "bytes", Value: model.Value{Type: model.ValueBytes, Str: "\x01\x02"}},
+		{Key: "empty-bytes", Value: model.Value{Type: model.ValueBytes}},
+		{Key: "arr", Value: model.Value{Type: model.ValueArray, Str: `["a",1]`}},
+		{Key: "map", Value: model.Value{Type: model.ValueMap, Str: `{"a":1}`}},
+		{Key: "none", Value: model.Value{}},
+		{Key: "http.route", Value: model.StringValue("/r/{id}")},
+		{Key: "http.response.status_code", Value: model.IntValue(503)},
+		{Key: "custom.dedicated", Value: model.StringValue("tenant-7")},
+	}
+	return []model.Span{
+		{
+			TraceID: tid(1), SpanID: sid(1), TraceState: "k=v", Flags: 0x301, Name: "root", Kind: model.KindServer,
+			StartTimeUnixNano: 1000, EndTimeUnixNano: 5000, StatusCode: model.StatusError, StatusMessage: "boom",
+			Attributes: allTypes, DroppedAttributesCount: 3, DroppedEventsCount: 4, DroppedLinksCount: 5,
+			Events: []model.Event{
+				{TimeUnixNano: 1500, Name: "exception", Attributes: model.Attributes{{Key: "exception.type", Value: model.StringValue("E")}}, DroppedAttributesCount: 1},
+				{TimeUnixNano: 1600, Name: "bare"},
+			},
+			Links: []model.Link{
+				{TraceID: tid(9), SpanID: sid(9), TraceState: "x=y", Flags: 1, Attributes: model.Attributes{{Key: "link.kind", Value: model.IntValue(2)}}, DroppedAttributesCount: 6},
+			},
+			Resource: res1, Scope: sc,
+		},
+		{
+			TraceID: tid(1), SpanID: sid(2), ParentSpanID: sid(1), Name: "child", Kind: model.KindClient,
+			StartTimeUnixNano: 2000, EndTimeUnixNano: 1000, // end before start
+			Attributes: model.Attributes{
+				{Key: "http.method", Value: model.StringValue("GET")},
+				{Key: "http.status_code", Value: model.IntValue(200)},
+				{Key: "http.response.status_code", Value: model.StringValue("200")}, // not an int: generic
+			},
+			Resource: res1, Scope: sc,
+		},
+		{TraceID: tid(2), SpanID: sid(3), Name: "no-resource"},
+		{TraceID: tid(2), SpanID: sid(4), Name: "named-only", Resource: res2, StartTimeUnixNano: 10},
+		{TraceID: tid(3), SpanID: sid(5), Name: "odd", Resource: res3, Scope: &model.Scope{}},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	tests := []struct {
+		name  string
+		spans func() []model.Span
+		opts  WriteOptions
+	}{
+		{"rich", richSpans, WriteOptions{DedicatedAttributes: []string{"custom.dedicated"}}},
+		{"rich without extra columns", richSpans, WriteOptions{}},
+		{"workload", func() []model.Span { return newWorkload(7, false).traces(300) }, WriteOptions{RowGroupSpans: 128}},
+		{"varied", func() []model.Span { return newWorkload(8, true).traces(300) }, WriteOptions{RowGroupSpans: 1000}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spans := tc.spans()
+			want := sortedCopy(spans)
+			b := writeOpen(t, newBucket(t), spans, tc.opts)
+			var got []model.Span
+			if err := b.Iter(context.Background(), func(s model.Span) error {
+				got = append(got, s)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("got %d spans, want %d", len(got), len(want))
+			}
+			for i := range want {
+				if !reflect.DeepEqual(got[i], want[i]) {
+					t.Fatalf("span %d differs:\n got %+v\nwant %+v", i, got[i], want[i])
+				}
+			}
+			// Spans of one resource share one *Resource again.
+			byContent := map[string]*model.Resource{}
+			for i := range got {
+				r := got[i].Resource
+				if r == nil {
+					continue
+				}
+				k := r.ServiceName + "\x00" + attrsString(r.Attributes)
+				if prev, ok := byContent[k]; ok && prev != r {
+					t.Fatalf("span %d: equal resources are not shared", i)
+				}
+				byContent[k] = r
+			}
+			m := b.Meta()
+			if m.SpanCount != int64(len(spans)) {
+				t.Errorf("SpanCount = %d, want %d", m.SpanCount, len(spans))
+			}
+		})
+	}
+}
+
+func attrsString(a model.Attributes) string {
+	var sb strings.Builder
+	for _, x := range a {
+		sb.WriteString(x.Key + "=" + x.Value.Type.String() + ":" + x.Value.AsString() + ";")
+	}
+	return sb.String()
+}
+
+func TestMeta(t *testing.T) {
+	spans := richSpans()
+	ctx := context.Background()
+	bkt := newBucket(t)
+	created := time.Unix(1_700_000_000, 0)
+	meta, err := Write(ctx, bkt, "tenant-a", spans, WriteOptions{Level: 2, Now: func() time.Time { return created }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Meta{
+		Version: FormatVersion, ID: meta.ID, Tenant: "tenant-a",
+		MinTimeUnixNano: 0, MaxTimeUnixNano: 5000,
+		SpanCount: 5, TraceCount: 3, DataSize: meta.DataSize, IndexSize: meta.IndexSize,
+		Services: []string{"checkout", "named-only", "odd"}, Level: 2, CreatedUnixNano: created.UnixNano(),
+	}
+	if !reflect.DeepEqual(meta, want) {
+		t.Fatalf("meta = %+v\nwant %+v", meta, want)
+	}
+	if ts, err := IDTime(meta.ID); err != nil || !ts.Equal(created) {
+		t.Fatalf("IDTime = %v, %v; want %v", ts, err, created)
+	}
+	attrs, err := bkt.Attributes(ctx, BlockDir("tenant-a", meta.ID)+DataFile)
+	if err != nil || attrs.Size != meta.DataSize {
+		t.Fatalf("data size %d (%v), meta says %d", attrs.Size, err, meta.DataSize)
+	}
+}
+
+func TestFindTrace(t *testing.T) {
+	spans := newWorkload(3, true).traces(2000)
+	// One long trace crosses many index intervals.
+	long := newWorkload(4, false).traces(100)
+	for i := range long {
+		long[i].TraceID = model.TraceID{0x80, 1}
+	}
+	spans = append(spans, long...)
+	want := map[model.TraceID][]model.Span{}
+	for _, s := range sortedCopy(spans) {
+		want[s.TraceID] = append(want[s.TraceID], s)
+	}
+	for _, rgs := range []int{0, 7, 333} {
+		t.Run(fmt.Sprintf("row group spans %d", rgs), func(t *testing.T) {
+			b := writeOpen(t, newBucket(t), spans, WriteOptions{RowGroupSpans: rgs})
+			ctx := context.Background()
+			for id, w := range want {
+				if id[1]%32 != 0 && id != long[0].TraceID {
+					continue // a sample keeps the test quick; every position is still covered
+				}
+				got, err := b.FindTrace(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, w) {
+					t.Fatalf("trace %s: got %d spans, want %d", id, len(got), len(w))
+				}
+				if !b.MayContain(id) {
+					t.Fatalf("MayContain(%s) = false for a stored trace", id)
+				}
+			}
+			absent := []model.TraceID{{}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, {0x80, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}}
+			for i := range 500 {
+				absent = append(absent, model.TraceID{byte(i), byte(i >> 8), 0xee, 0xee})
+			}
+			for _, id := range absent {
+				if _, ok := want[id]; ok {
+					continue
+				}
+				got, err := b.FindTrace(ctx, id)
+				if err != nil || got != nil {
+					t.Fatalf("absent trace %s: got %d spans, %v", id, len(got), err)
+				}
+			}
+		})
+	}
+}
+
+func TestListTenantsDelete(t *testing.T) {
+	ctx := context.Background()
+	bkt := newBucket(t)
+	spans := newWorkload(5, false).traces(10)
+	m1, err := Write(ctx, bkt, "tenant-a", spans, WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := Write(ctx, bkt, "tenant-a", spans, WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(ctx, bkt, "tenant-b", spans, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// A half-written block: data and index but no meta.json.
+	half := NewID(time.Now())
+	for _, name := range []string{DataFile, IndexFile} {
+		if err := bkt.Upload(ctx, BlockDir("tenant-a", half)+name, bytes.NewReader([]byte("partial"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids, err := List(ctx, bkt, "tenant-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{m1.ID, m2.ID}
+	slices.Sort(want)
+	if !slices.Equal(ids, want) {
+		t.Fatalf("List = %v, want %v", ids, want)
+	}
+	if _, err := Open(ctx, bkt, "tenant-a", half); err == nil {
+		t.Fatal("Open of a block without meta.json succeeded")
+	}
+	tenants, err := Tenants(ctx, bkt)
+	if err != nil || !slices.Equal(tenants, []string{"tenant-a", "tenant-b"}) {
+		t.Fatalf("Tenants = %v, %v", tenants, err)
+	}
+	if err := Delete(ctx, bkt, "tenant-a", m1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := Delete(ctx, bkt, "tenant-a", half); err != nil {
+		t.Fatal(err)
+	}
+	if err := Delete(ctx, bkt, "tenant-a", m1.ID); err != nil {
+		t.Fatalf("second Delete: %v", err)
+	}
+	ids, err = List(ctx, bkt, "tenant-a")
+	if err != nil || !slices.Equal(ids, []string{m2.ID}) {
+		t.Fatalf("List after Delete = %v, %v", ids, err)
+	}
+	for _, id := range []string{m1.ID, half} {
+		var left []string
+		_ = bkt.Iter(ctx, BlockDir("tenant-a", id), func(name string) error { left = append(left, name); return nil })
+		if len(left) != 0 {
+			t.Fatalf("Delete left %v", left)
+		}
+	}
+}
+
+func TestWriteErrors(t *testing.T) {
+	ctx := context.Background()
+	bkt := newBucket(t)
+	spans := newWorkload(5, false).traces(2)
+	tests := []struct {
+		name   string
+		tenant string
+		spans  []model.Span
+		opts   WriteOptions
+	}{
+		{"no spans", "t", nil, WriteOptions{}},
+		{"bad tenant", "a/b", spans, WriteOptions{}},
+		{"negative row group", "t", spans, WriteOptions{RowGroupSpans: -1}},
+		{"fixed dedicated key", "t", spans, WriteOptions{DedicatedAttributes: []string{"http.route"}}},
+		{"duplicate dedicated key", "t", spans, WriteOptions{DedicatedAttributes: []string{"a", "a"}}},
+		{"too many dedicated keys", "t", spans, WriteOptions{DedicatedAttributes: strings.Split("a b c d e f g h i j k", " ")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Write(ctx, bkt, tc.tenant, tc.spans, tc.opts); err == nil {
+				t.Fatal("Write succeeded")
+			}
+		})
+	}
+	if tenants, _ := Tenants(ctx, bkt); len(tenants) != 0 {
+		t.Fatalf("failed writes left tenants %v", tenants)
+	}
+}
+
+// corrupt rewrites one object of a block.
+func corrupt(t *testing.T, bkt objstore.Bucket, meta Meta, name string, edit func([]byte) []byte) {
+	t.Helper()
+	ctx := context.Background()
+	data, err := readObject(ctx, bkt, BlockDir(meta.Tenant, meta.ID)+name, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bkt.Upload(ctx, BlockDir(meta.Tenant, meta.ID)+name, bytes.NewReader(edit(slices.Clone(data)))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCorruptBlock(t *testing.T) {
+	spans := newWorkload(6, true).traces(400)
+	ids := []model.TraceID{}
+	for i := 0; i < len(spans); i += 50 {
+		ids = append(ids, spans[i].TraceID)
+	}
+	tests := []struct {
+		name string
+		file string
+		edit func([]byte) []byte
+	}{
+		{"truncated data", DataFile, func(b []byte) []byte { return b[:len(b)/2] }},
+		{"empty data", DataFile, func(b []byte) []byte { return nil }},
+		{"zeroed middle", DataFile, func(b []byte) []byte { clear(b[len(b)/3 : 2*len(b)/3]); return b }},
+		{"flipped pages", DataFile, func(b []byte) []byte {
+			for i := 200; i < len(b)-2000; i += 97 {
+				b[i] ^= 0x5a
+			}
+			return b
+		}},
+		{"bad footer length", DataFile, func(b []byte) []byte { b[len(b)-6] = 0x7f; return b }},
+		{"truncated index", IndexFile, func(b []byte) []byte { return b[:len(b)-9] }},
+		{"flipped index", IndexFile, func(b []byte) []byte { b[len(b)/2] ^= 1; return b }},
+		{"bad meta", MetaFile, func(b []byte) []byte { return []byte(`{"version": 1`) }},
+		{"meta of another size", MetaFile, func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"span_count": 2000`), []byte(`"span_count": 1999`), 1)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			bkt := newBucket(t)
+			meta, err := Write(ctx, bkt, "tenant-a", spans, WriteOptions{RowGroupSpans: 500})
+			if err != nil {
+				t.Fatal(err)
+			}
+			corrupt(t, bkt, meta, tc.file, tc.edit)
+			b, err := Open(ctx, bkt, "tenant-a", meta.ID)
+			if err != nil {
+				return // refused at open: fine
+			}
+			defer b.Close()
+			failed := false
+			for _, id := range ids {
+				if _, err := b.FindTrace(ctx, id); err != nil {
+					failed = true
+					if !errors.Is(err, ErrCorrupt) {
+						t.Fatalf("FindTrace error %v does not wrap ErrCorrupt", err)
+					}
+				}
+			}
+			if err := b.Iter(ctx, func(model.Span) error { return nil }); err != nil {
+				failed = true
+			}
+			if !failed {
+				t.Fatal("damaged block read without error")
+			}
+		})
+	}
+}

@@ -1,0 +1,144 @@
+package block
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/thanos-io/objstore"
+
+	"waymark/internal/model"
+)
+
+// List returns the IDs of tenant's complete blocks (those with meta.json),
+// sorted (and so oldest first).
+func List(ctx context.Context, bkt objstore.Bucket, tenant string) ([]string, error) {
+	if err := model.ValidateTenant(tenant); err != nil {
+		return nil, fmt.Errorf("list blocks: %w", err)
+	}
+	var ids []string
+	err := bkt.Iter(ctx, tenant+"/", func(name string) error {
+		id := strings.TrimSuffix(strings.TrimPrefix(name, tenant+"/"), "/")
+		if ValidateID(id) != nil {
+			return nil
+		}
+		ok, err := bkt.Exists(ctx, BlockDir(tenant, id)+MetaFile)
+		if err != nil {
+			return fmt.Errorf("check block %s: %w", id, err)
+		}
+		if ok {
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list blocks of %s: %w", tenant, err)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// Tenants returns the tenants that have objects in bkt, sorted.
+func Tenants(ctx context.Context, bkt objstore.Bucket) ([]string, error) {
+	var tenants []string
+	err := bkt.Iter(ctx, "", func(name string) error {
+		t, isDir := strings.CutSuffix(name, "/")
+		if isDir && model.ValidateTenant(t) == nil {
+			tenants = append(tenants, t)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	slices.Sort(tenants)
+	return tenants, nil
+}
+
+// Delete removes a block: meta.json first, so the block disappears at once,
+// then its other objects. Deleting a missing block is not an error.
+func Delete(ctx context.Context, bkt objstore.Bucket, tenant, id string) error {
+	if err := model.ValidateTenant(tenant); err != nil {
+		return fmt.Errorf("delete block: %w", err)
+	}
+	if err := ValidateID(id); err != nil {
+		return fmt.Errorf("delete block: %w", err)
+	}
+	dir := BlockDir(tenant, id)
+	for _, name := range []string{MetaFile, IndexFile, DataFile} {
+		if err := bkt.Delete(ctx, dir+name); err != nil && !bkt.IsObjNotFoundErr(err) {
+			return fmt.Errorf("delete block %s %s: %w", id, name, err)
+		}
+	}
+	// Remove anything else left under the block's prefix.
+	var rest []string
+	if err := bkt.Iter(ctx, dir, func(name string) error {
+		rest = append(rest, name)
+		return nil
+	}, objstore.WithRecursiveIter()); err != nil {
+		return fmt.Errorf("list block %s: %w", id, err)
+	}
+	for _, name := range rest {
+		if err := bkt.Delete(ctx, name); err != nil && !bkt.IsObjNotFoundErr(err) {
+			return fmt.Errorf("delete block %s %s: %w", id, name, err)
+		}
+	}
+	return nil
+}
+
+// readObject reads a whole object of at most limit bytes.
+func readObject(ctx context.Context, bkt objstore.Bucket, name string, limit int64) ([]byte, error) {
+	rc, err := bkt.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("object %s exceeds %d bytes", name, limit)
+	}
+	return b, nil
+}
+
+// bucketReaderAt reads ranges of one object. io.ReaderAt has no context, so
+// it carries the block's lifetime context, which Close cancels; callers
+// check their own context between reads.
+type bucketReaderAt struct {
+	ctx  context.Context
+	bkt  objstore.Bucket
+	name string
+	size int64
+}
+
+// ReadAt implements io.ReaderAt.
+func (r *bucketReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("negative offset")
+	}
+	if off >= r.size {
+		return 0, io.EOF
+	}
+	n := int64(len(p))
+	if off+n > r.size {
+		n = r.size - off
+	}
+	rc, err := r.bkt.GetRange(r.ctx, r.name, off, n)
+	if err != nil {
+		return 0, fmt.Errorf("read %s at %d: %w", r.name, off, err)
+	}
+	defer rc.Close()
+	got, err := io.ReadFull(rc, p[:n])
+	if err != nil {
+		return got, fmt.Errorf("read %s at %d: %w", r.name, off, err)
+	}
+	if got < len(p) {
+		return got, io.EOF
+	}
+	return got, nil
+}
