@@ -23,22 +23,28 @@ import (
 )
 
 // startServer serves the fixture (traces A and B for the default tenant,
-// B alone for tenant "other") on a loopback port and returns a client.
+// B alone for tenant "other") from a MemQuerier on a loopback port and
+// returns a client.
 func startServer(t *testing.T, reg prometheus.Registerer) (api_v2.QueryServiceClient, *apitest.MemQuerier) {
 	t.Helper()
-	a, b := apitest.Fixture()
 	mq := apitest.NewMemQuerier()
+	a, b := apitest.Fixture()
 	mq.Add(model.DefaultTenant, a...)
 	mq.Add(model.DefaultTenant, b...)
 	_, b2 := apitest.Fixture()
 	mq.Add("other", b2...)
+	return serve(t, mq, reg), mq
+}
 
+// serve serves q on a loopback port and returns a client.
+func serve(t *testing.T, q Querier, reg prometheus.Registerer) api_v2.QueryServiceClient {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := grpc.NewServer(ServerOption())
-	Register(s, mq, Options{Registerer: reg})
+	Register(s, q, Options{Registerer: reg})
 	go func() { _ = s.Serve(l) }()
 	t.Cleanup(s.Stop)
 	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithDefaultCallOptions(CallOption()))
@@ -46,7 +52,7 @@ func startServer(t *testing.T, reg prometheus.Registerer) (api_v2.QueryServiceCl
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return api_v2.NewQueryServiceClient(conn), mq
+	return api_v2.NewQueryServiceClient(conn)
 }
 
 func withTenant(tenant string) context.Context {
@@ -91,6 +97,11 @@ func jaegerTraceID(s string) jaegermodel.TraceID {
 
 func TestGetTrace(t *testing.T) {
 	client, _ := startServer(t, nil)
+	checkGetTrace(t, client)
+}
+
+func checkGetTrace(t *testing.T, client api_v2.QueryServiceClient) {
+	t.Helper()
 	tests := []struct {
 		name    string
 		id      jaegermodel.TraceID
@@ -173,6 +184,22 @@ func TestGetTraceContent(t *testing.T) {
 
 func TestFindTraces(t *testing.T) {
 	client, mq := startServer(t, nil)
+	checkFindTraces(t, client)
+	mq.Searches()
+	stream, err := client.FindTraces(context.Background(), &api_v2.FindTracesRequest{Query: &api_v2.TraceQueryParameters{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := recvAll(t, stream.Recv); err != nil {
+		t.Fatal(err)
+	}
+	if s := mq.Searches(); len(s) != 1 || s[0].Limit != DefaultNumTraces {
+		t.Errorf("default search %+v, want limit %d", s, DefaultNumTraces)
+	}
+}
+
+func checkFindTraces(t *testing.T, client api_v2.QueryServiceClient) {
+	t.Helper()
 	t0 := time.Unix(0, int64(apitest.T0))
 	tests := []struct {
 		name   string
@@ -203,7 +230,15 @@ func TestFindTraces(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			stream, err := client.FindTraces(withTenant(tt.tenant), &api_v2.FindTracesRequest{Query: tt.query})
+			q := tt.query
+			if q != nil && q.StartTimeMin.IsZero() && q.StartTimeMax.IsZero() {
+				// Jaeger clients always send a window; the querier's default
+				// one ends now, long after the fixture.
+				withWindow := *q
+				withWindow.StartTimeMin, withWindow.StartTimeMax = t0.Add(-time.Hour), t0.Add(time.Hour)
+				q = &withWindow
+			}
+			stream, err := client.FindTraces(withTenant(tt.tenant), &api_v2.FindTracesRequest{Query: q})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -222,17 +257,6 @@ func TestFindTraces(t *testing.T) {
 			}
 		})
 	}
-	mq.Searches()
-	stream, err := client.FindTraces(context.Background(), &api_v2.FindTracesRequest{Query: &api_v2.TraceQueryParameters{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := recvAll(t, stream.Recv); err != nil {
-		t.Fatal(err)
-	}
-	if s := mq.Searches(); len(s) != 1 || s[0].Limit != DefaultNumTraces {
-		t.Errorf("default search %+v, want limit %d", s, DefaultNumTraces)
-	}
 }
 
 func TestChunking(t *testing.T) {
@@ -245,20 +269,8 @@ func TestChunking(t *testing.T) {
 		spans = append(spans, s)
 	}
 	mq.Add(model.DefaultTenant, spans...)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := grpc.NewServer(ServerOption())
-	Register(s, mq, Options{})
-	go func() { _ = s.Serve(l) }()
-	defer s.Stop()
-	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithDefaultCallOptions(CallOption()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	stream, err := api_v2.NewQueryServiceClient(conn).GetTrace(context.Background(), &api_v2.GetTraceRequest{TraceID: jaegerTraceID(apitest.TraceA)})
+	client := serve(t, mq, nil)
+	stream, err := client.GetTrace(context.Background(), &api_v2.GetTraceRequest{TraceID: jaegerTraceID(apitest.TraceA)})
 	if err != nil {
 		t.Fatal(err)
 	}
