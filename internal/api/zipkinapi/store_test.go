@@ -1,46 +1,19 @@
 package zipkinapi
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/thanos-io/objstore/providers/filesystem"
-
-	"waymark/internal/model"
+	"waymark/internal/api/apitest"
 	"waymark/internal/query"
-	"waymark/internal/store"
 )
 
 // TestRealStore runs the route checks against the real store and querier,
 // with the fixture first in the head and then in blocks.
 func TestRealStore(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	bkt, err := filesystem.NewBucket(dir + "/blocks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, store.Options{Dir: dir, Bucket: bkt, HeadMaxAge: time.Hour, Retention: 100 * 365 * 24 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	a, b := fixture()
-	if err := st.Consume(ctx, model.Batch{Tenant: model.DefaultTenant, Spans: append(a, b...)}); err != nil {
-		t.Fatal(err)
-	}
-	_, b2 := fixture()
-	if err := st.Consume(ctx, model.Batch{Tenant: "other", Spans: b2}); err != nil {
-		t.Fatal(err)
-	}
+	st, bkt := apitest.FixtureStore(t)
 	h := newHandler(query.New(st, query.Options{}), Options{})
 	h.now = func() time.Time { return now }
-
 	check := func(t *testing.T) {
 		checkListRoutes(t, h)
 		checkTracesSearch(t, h)
@@ -49,12 +22,6 @@ func TestRealStore(t *testing.T) {
 		checkDependencies(t, h, nil)
 	}
 	t.Run("head", check)
-	if err := st.CutHead(ctx); err != nil {
-		t.Fatal(err)
-	}
-	objects := 0
-	if err := bkt.Iter(ctx, "", func(string) error { objects++; return nil }); err != nil || objects == 0 {
-		t.Fatalf("no blocks written (%d objects, %v)", objects, err)
-	}
+	apitest.CutToBlocks(t, st, bkt)
 	t.Run("blocks", check)
 }
