@@ -47,6 +47,8 @@ type Options struct {
 	// DefaultTenant serves calls that carry no tenant metadata; empty means
 	// model.DefaultTenant.
 	DefaultTenant string
+	// Timeout bounds each call's reads; zero means no bound.
+	Timeout time.Duration
 	// Logger receives internal errors; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the service's metrics; nil means no metrics.
@@ -77,12 +79,13 @@ func Register(s *grpc.Server, q Querier, opts Options) {
 type server struct {
 	q             Querier
 	defaultTenant string
+	timeout       time.Duration
 	log           *slog.Logger
 	metrics       *metrics
 }
 
 func newServer(q Querier, opts Options) *server {
-	srv := &server{q: q, defaultTenant: opts.DefaultTenant, log: opts.Logger}
+	srv := &server{q: q, defaultTenant: opts.DefaultTenant, timeout: opts.Timeout, log: opts.Logger}
 	if srv.defaultTenant == "" {
 		srv.defaultTenant = model.DefaultTenant
 	}
@@ -115,11 +118,16 @@ func (s *server) tenant(ctx context.Context) (string, error) {
 
 // call runs one method for the call's tenant, turns its error into a gRPC
 // status, logs server faults and counts the call.
-func (s *server) call(ctx context.Context, method string, f func(tenant string) error) error {
+func (s *server) call(ctx context.Context, method string, f func(ctx context.Context, tenant string) error) error {
 	start := time.Now()
+	if s.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+	}
 	tenant, err := s.tenant(ctx)
 	if err == nil {
-		err = f(tenant)
+		err = f(ctx, tenant)
 	}
 	st := toStatus(err)
 	switch {
@@ -162,8 +170,7 @@ func invalid(format string, args ...any) error {
 
 // GetTrace streams the spans of one trace.
 func (s *server) GetTrace(req *api_v2.GetTraceRequest, stream api_v2.QueryService_GetTraceServer) error {
-	ctx := stream.Context()
-	return s.call(ctx, "GetTrace", func(tenant string) error {
+	return s.call(stream.Context(), "GetTrace", func(ctx context.Context, tenant string) error {
 		id := traceIDFromJaeger(req.TraceID)
 		if id.IsZero() {
 			return invalid("trace_id is required and must not be zero")
@@ -185,15 +192,14 @@ func (s *server) GetTrace(req *api_v2.GetTraceRequest, stream api_v2.QueryServic
 
 // ArchiveTrace is not served: Waymark has no archive storage.
 func (s *server) ArchiveTrace(ctx context.Context, _ *api_v2.ArchiveTraceRequest) (*api_v2.ArchiveTraceResponse, error) {
-	return nil, s.call(ctx, "ArchiveTrace", func(string) error {
+	return nil, s.call(ctx, "ArchiveTrace", func(context.Context, string) error {
 		return status.Error(codes.Unimplemented, "archive storage is not configured")
 	})
 }
 
 // FindTraces streams the traces matching the query, newest first.
 func (s *server) FindTraces(req *api_v2.FindTracesRequest, stream api_v2.QueryService_FindTracesServer) error {
-	ctx := stream.Context()
-	return s.call(ctx, "FindTraces", func(tenant string) error {
+	return s.call(stream.Context(), "FindTraces", func(ctx context.Context, tenant string) error {
 		freq, err := searchRequest(req.GetQuery())
 		if err != nil {
 			return err
@@ -263,7 +269,7 @@ func searchRequest(p *api_v2.TraceQueryParameters) (filter.Request, error) {
 // GetServices lists the tenant's services.
 func (s *server) GetServices(ctx context.Context, _ *api_v2.GetServicesRequest) (*api_v2.GetServicesResponse, error) {
 	var resp *api_v2.GetServicesResponse
-	err := s.call(ctx, "GetServices", func(tenant string) error {
+	err := s.call(ctx, "GetServices", func(ctx context.Context, tenant string) error {
 		names, err := s.q.Services(ctx, tenant)
 		if err != nil {
 			return fmt.Errorf("list services: %w", err)
@@ -277,7 +283,7 @@ func (s *server) GetServices(ctx context.Context, _ *api_v2.GetServicesRequest) 
 // GetOperations lists a service's operations, of one span kind if asked.
 func (s *server) GetOperations(ctx context.Context, req *api_v2.GetOperationsRequest) (*api_v2.GetOperationsResponse, error) {
 	var resp *api_v2.GetOperationsResponse
-	err := s.call(ctx, "GetOperations", func(tenant string) error {
+	err := s.call(ctx, "GetOperations", func(ctx context.Context, tenant string) error {
 		if req.Service == "" {
 			return invalid("service is required")
 		}
@@ -315,7 +321,7 @@ func (s *server) GetOperations(ctx context.Context, req *api_v2.GetOperationsReq
 // GetDependencies lists the service call edges of a time range.
 func (s *server) GetDependencies(ctx context.Context, req *api_v2.GetDependenciesRequest) (*api_v2.GetDependenciesResponse, error) {
 	var resp *api_v2.GetDependenciesResponse
-	err := s.call(ctx, "GetDependencies", func(tenant string) error {
+	err := s.call(ctx, "GetDependencies", func(ctx context.Context, tenant string) error {
 		start, end := unixNano(req.StartTime), unixNano(req.EndTime)
 		if end == 0 {
 			return invalid("end_time is required")

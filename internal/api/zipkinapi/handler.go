@@ -55,6 +55,8 @@ type Options struct {
 	// and autocomplete look, and the default lookback of /dependencies;
 	// zero means DefaultLookback.
 	Lookback time.Duration
+	// Timeout bounds each request's reads; zero means no bound.
+	Timeout time.Duration
 	// Logger receives internal errors; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the handler's metrics; nil means no metrics.
@@ -72,6 +74,7 @@ type handler struct {
 	q             Querier
 	defaultTenant string
 	lookback      time.Duration
+	timeout       time.Duration
 	log           *slog.Logger
 	metrics       *apihttp.Metrics
 	now           func() time.Time
@@ -83,6 +86,7 @@ func newHandler(q Querier, opts Options) *handler {
 		q:             q,
 		defaultTenant: opts.DefaultTenant,
 		lookback:      opts.Lookback,
+		timeout:       opts.Timeout,
 		log:           opts.Logger,
 		now:           time.Now,
 		mux:           http.NewServeMux(),
@@ -121,6 +125,11 @@ type routeFunc func(r *http.Request, tenant string) ([]byte, error)
 
 func (h *handler) route(pattern, name string, f routeFunc) {
 	h.mux.Handle(pattern, h.metrics.Instrument(name, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.timeout > 0 {
+			ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		tenant, err := apihttp.Tenant(r, h.defaultTenant, apihttp.HeaderTenant)
 		var body []byte
 		if err == nil {
