@@ -18,7 +18,9 @@ import (
 	_ "google.golang.org/grpc/encoding/gzip" // OTLP and Jaeger gRPC senders may gzip
 
 	"waymark/internal/api/jaegerapi"
+	"waymark/internal/api/jaegergrpc"
 	"waymark/internal/api/tempoapi"
+	"waymark/internal/api/zipkinapi"
 	"waymark/internal/config"
 	"waymark/internal/query"
 	"waymark/internal/receive"
@@ -124,7 +126,7 @@ func (a *App) serveHTTP(name, key string, port int, h http.Handler) error {
 	return nil
 }
 
-func (a *App) serveGRPC(name, key string, port int, register func(*grpc.Server)) error {
+func (a *App) serveGRPC(name, key string, port int, register func(*grpc.Server), opts ...grpc.ServerOption) error {
 	if port == 0 {
 		return nil
 	}
@@ -133,7 +135,7 @@ func (a *App) serveGRPC(name, key string, port int, register func(*grpc.Server))
 		return err
 	}
 	max := int(a.cfg.Receivers.MaxRequestBytes)
-	srv := grpc.NewServer(grpc.MaxRecvMsgSize(max))
+	srv := grpc.NewServer(append([]grpc.ServerOption{grpc.MaxRecvMsgSize(max)}, opts...)...)
 	register(srv)
 	a.grpcServers = append(a.grpcServers, srv)
 	a.wg.Add(1)
@@ -176,7 +178,21 @@ func (a *App) startListeners() error {
 	tempo.Handle("/api/", tempoapi.NewHandler(q, tempoapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Logger: a.log.With("component", "tempo_api")}))
 	tempo.Handle("/metrics", telemetry.MetricsHandler(a.reg))
 	tempo.Handle("/ready", a.ready)
-	return a.serveHTTP("tempo_query", "query.tempo_port", cfg.Query.TempoPort, tempo)
+	if err := a.serveHTTP("tempo_query", "query.tempo_port", cfg.Query.TempoPort, tempo); err != nil {
+		return err
+	}
+
+	if err := a.serveGRPC("jaeger_grpc_query", "query.jaeger_grpc_port", cfg.Query.JaegerGRPCPort, func(s *grpc.Server) {
+		jaegergrpc.Register(s, q, jaegergrpc.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Registerer: a.reg, Logger: a.log.With("component", "jaeger_grpc_query")})
+	}, jaegergrpc.ServerOption()); err != nil {
+		return err
+	}
+
+	// The Zipkin port serves the query API's GET routes; the Zipkin
+	// receiver's POST /api/v2/spans belongs on this mux too.
+	zipkin := http.NewServeMux()
+	zipkin.Handle("GET /api/v2/", zipkinapi.NewHandler(q, zipkinapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Registerer: a.reg, Logger: a.log.With("component", "zipkin_api")}))
+	return a.serveHTTP("zipkin", "receivers.zipkin_port", cfg.Receivers.ZipkinPort, zipkin)
 }
 
 // Wait blocks until ctx is done or a listener fails, then shuts down.
