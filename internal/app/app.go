@@ -7,13 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/thanos-io/objstore/providers/filesystem"
 	"google.golang.org/grpc"
 	_ "google.golang.org/grpc/encoding/gzip" // OTLP and Jaeger gRPC senders may gzip
 
@@ -25,8 +23,10 @@ import (
 	"waymark/internal/query"
 	"waymark/internal/receive"
 	"waymark/internal/receive/otlp"
+	"waymark/internal/receive/zipkin"
 	"waymark/internal/store"
 	"waymark/internal/store/block"
+	"waymark/internal/store/bucket"
 	"waymark/internal/telemetry"
 )
 
@@ -65,10 +65,9 @@ func Start(ctx context.Context, role Role, cfg config.Config, log *slog.Logger) 
 		serveErrs: make(chan error, 16),
 		Addrs:     make(map[string]net.Addr),
 	}
-	bucketDir := filepath.Join(cfg.DataDir, "blocks")
-	bkt, err := filesystem.NewBucket(bucketDir)
+	bkt, err := bucket.Open(cfg.Storage.Backend, cfg.DataDir, log.With("component", "objstore"))
 	if err != nil {
-		return nil, fmt.Errorf("open block directory %s: %w", bucketDir, err)
+		return nil, fmt.Errorf("open block store: %w", err)
 	}
 	st, err := store.Open(ctx, store.Options{
 		Dir:             cfg.DataDir,
@@ -162,6 +161,12 @@ func (a *App) startListeners() error {
 		return err
 	}
 	if err := a.serveHTTP("otlp_http", "receivers.otlp_http_port", cfg.Receivers.OTLPHTTPPort, otlp.NewHTTPHandler(a.store, ropts)); err != nil {
+		return err
+	}
+
+	zipkinMux := http.NewServeMux()
+	zipkinMux.Handle("/api/", zipkin.NewHTTPHandler(a.store, ropts))
+	if err := a.serveHTTP("zipkin", "receivers.zipkin_port", cfg.Receivers.ZipkinPort, zipkinMux); err != nil {
 		return err
 	}
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"waymark/internal/model"
+	"waymark/internal/store/bucket"
 )
 
 // Config is the whole configuration of every role.
@@ -92,6 +93,8 @@ type StorageConfig struct {
 	Block BlockConfig `yaml:"block"`
 	// Retention is how long blocks are kept.
 	Retention Duration `yaml:"retention"`
+	// Backend is where blocks are stored: local disk (default) or object storage.
+	Backend bucket.Config `yaml:"backend"`
 }
 
 // WALConfig configures the write-ahead log.
@@ -135,6 +138,7 @@ func Default() Config {
 			Head:      HeadConfig{MaxBytes: 128 << 20, MaxAge: Duration(60e9)},
 			Block:     BlockConfig{RowGroupSpans: 50_000},
 			Retention: Duration(14 * 24 * 3600e9),
+			Backend:   bucket.Config{Type: bucket.TypeFilesystem},
 		},
 	}
 }
@@ -216,6 +220,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.Retention.D() < 3600e9 {
 		bad("storage.retention", "%s is below the minimum of 1h", c.Storage.Retention)
+	}
+	if err := c.Storage.Backend.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

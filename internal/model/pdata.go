@@ -51,10 +51,8 @@ func spanFrom(s ptrace.Span, res *Resource, scope *Scope) Span {
 		TraceState:             s.TraceState().AsRaw(),
 		Flags:                  s.Flags(),
 		Name:                   s.Name(),
-		Kind:                   SpanKind(s.Kind()),
 		StartTimeUnixNano:      uint64(s.StartTimestamp()),
 		EndTimeUnixNano:        uint64(s.EndTimestamp()),
-		StatusCode:             StatusCode(s.Status().Code()),
 		StatusMessage:          s.Status().Message(),
 		Attributes:             attributesFrom(s.Attributes()),
 		DroppedAttributesCount: s.DroppedAttributesCount(),
@@ -77,11 +75,12 @@ func spanFrom(s ptrace.Span, res *Resource, scope *Scope) Span {
 			out.Links[i] = Link{TraceID: TraceID(l.TraceID()), SpanID: SpanID(l.SpanID()), TraceState: l.TraceState().AsRaw(), Flags: l.Flags(), Attributes: attributesFrom(l.Attributes()), DroppedAttributesCount: l.DroppedAttributesCount()}
 		}
 	}
-	if out.Kind > KindConsumer {
-		out.Kind = KindUnspecified
+	// Unknown enum values (any int32 on the wire) become unspecified/unset.
+	if k := s.Kind(); k >= 0 && k <= ptrace.SpanKind(KindConsumer) {
+		out.Kind = SpanKind(k)
 	}
-	if out.StatusCode > StatusError {
-		out.StatusCode = StatusUnset
+	if c := s.Status().Code(); c >= 0 && c <= ptrace.StatusCode(StatusError) {
+		out.StatusCode = StatusCode(c)
 	}
 	return out
 }

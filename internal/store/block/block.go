@@ -37,6 +37,8 @@ type Block struct {
 	file      *parquet.File
 	dedicated []string
 	cols      columnSet
+	bkt       objstore.Bucket
+	dataName  string
 	cancel    context.CancelFunc
 }
 
@@ -69,7 +71,7 @@ func Open(ctx context.Context, bkt objstore.Bucket, tenant, id string) (*Block, 
 		return nil, fmt.Errorf("open block %s: %w: %w", id, ErrCorrupt, err)
 	}
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	b := &Block{meta: meta, index: idx, cancel: cancel}
+	b := &Block{meta: meta, index: idx, bkt: bkt, dataName: dir + DataFile, cancel: cancel}
 	r := &bucketReaderAt{ctx: life, bkt: bkt, name: dir + DataFile, size: meta.DataSize}
 	if err := guard(func() error { return b.openData(r) }); err != nil {
 		cancel()
@@ -169,8 +171,13 @@ func (b *Block) FindTrace(ctx context.Context, id model.TraceID) ([]model.Span, 
 	to = min(to, info.FirstRow+info.NumRows)
 	var spans []model.Span
 	err := guard(func() error {
+		local := from - info.FirstRow
+		rg, err := b.fetchColumns(ctx, rgi, b.allColumns(), []rowRange{{local, local + (to - from)}})
+		if err != nil {
+			return err
+		}
 		rows := make([]spanRow, to-from)
-		n, err := readRows(ctx, b.file.RowGroups()[rgi], from-info.FirstRow, rows)
+		n, err := readRows(ctx, rg, local, rows)
 		if err != nil {
 			return err
 		}
@@ -246,7 +253,11 @@ func (b *Block) Iter(ctx context.Context, fn func(model.Span) error) error {
 	for rgi, rg := range b.file.RowGroups() {
 		var fnErr error
 		err := guard(func() error {
-			r := parquet.NewGenericRowGroupReader[spanRow](rg)
+			frg, err := b.fetchColumns(ctx, rgi, b.allColumns(), []rowRange{{0, rg.NumRows()}})
+			if err != nil {
+				return err
+			}
+			r := parquet.NewGenericRowGroupReader[spanRow](frg)
 			defer r.Close()
 			for {
 				if err := ctx.Err(); err != nil {

@@ -2,6 +2,7 @@ package block
 
 import (
 	"context"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/thanos-io/objstore/providers/filesystem"
 
 	"waymark/internal/model"
+	"waymark/internal/store/filter"
 )
 
 // cpuTime returns the CPU time the process has used, user plus system. On a
@@ -67,17 +69,79 @@ func benchBlock(b *testing.B, traces int) (*Block, []model.Span) {
 }
 
 // BenchmarkBlockFindTraceByID looks up random stored trace IDs in a block of
-// 100k spans on local disk.
+// 100k spans on local disk. cpu-ns/op is the process CPU time per lookup;
+// p50-ns and p99-ns are wall-clock latencies, which a loaded machine inflates.
 func BenchmarkBlockFindTraceByID(b *testing.B) {
 	blk, spans := benchBlock(b, 20_000)
 	ctx := context.Background()
+	lat := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
+	c0 := cpuTime(b)
 	for i := range b.N {
 		id := spans[(i*7919*5)%len(spans)].TraceID
+		t0 := time.Now()
 		got, err := blk.FindTrace(ctx, id)
+		lat = append(lat, time.Since(t0))
 		if err != nil || len(got) != 5 {
 			b.Fatalf("FindTrace: %d spans, %v", len(got), err)
 		}
+	}
+	reportLatency(b, cpuTime(b)-c0, lat)
+}
+
+// reportLatency reports CPU time per op and wall-clock percentiles.
+func reportLatency(b *testing.B, cpu time.Duration, lat []time.Duration) {
+	slices.Sort(lat)
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+}
+
+// BenchmarkBlockSearch runs searches over a block of 100k spans: a limit-20
+// search by service and route, and full scans for a rare attribute value (a
+// generic key) and a rare route (a dedicated column).
+func BenchmarkBlockSearch(b *testing.B) {
+	blk, spans := benchBlock(b, 20_000)
+	rare := spans[len(spans)/3]
+	cases := []struct {
+		name string
+		req  filter.Request
+	}{
+		{"limit20", filter.Request{Limit: 20, Conditions: []filter.Condition{
+			{Scope: filter.ScopeResource, Key: "service.name", Op: filter.OpEq, Value: model.StringValue("service-2")},
+			{Scope: filter.ScopeSpan, Key: "http.route", Op: filter.OpEq, Value: model.StringValue("/api/v1/users/{id}")},
+		}}},
+		{"scan-rare-generic", filter.Request{Conditions: []filter.Condition{
+			{Scope: filter.ScopeAny, Key: "request.id", Op: filter.OpEq, Value: rare.Attributes[6].Value},
+		}}},
+		{"scan-rare-dedicated", filter.Request{Conditions: []filter.Condition{
+			{Scope: filter.ScopeSpan, Key: "http.route", Op: filter.OpEq, Value: model.StringValue("/api/v1/none/{id}")},
+		}}},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			req := tc.req
+			if err := req.Compile(); err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			lat := make([]time.Duration, 0, b.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			c0 := cpuTime(b)
+			for range b.N {
+				t0 := time.Now()
+				found := 0
+				if err := blk.Search(ctx, &req, func(filter.Match) bool { found++; return true }); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+				if tc.name == "limit20" && found != 20 || tc.name == "scan-rare-generic" && found != 1 {
+					b.Fatalf("found %d traces", found)
+				}
+			}
+			reportLatency(b, cpuTime(b)-c0, lat)
+		})
 	}
 }

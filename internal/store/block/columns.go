@@ -116,8 +116,9 @@ type attrColumns struct {
 	offsets []int32
 }
 
-// readAttrColumns decodes the attribute list leaves al of rows [from, to) of rg.
-func readAttrColumns(ctx context.Context, rg parquet.RowGroup, al *attrLeaves, from, to int64, in interner) (attrColumns, error) {
+// readAttrColumns decodes the attribute list leaves al of rows [from, to) of
+// rg, keeping only the attributes whose key is in keys (nil keeps all).
+func readAttrColumns(ctx context.Context, rg parquet.RowGroup, al *attrLeaves, from, to int64, keys []string, in interner) (attrColumns, error) {
 	var (
 		cols [6][]parquet.Value
 		err  error
@@ -130,22 +131,22 @@ func readAttrColumns(ctx context.Context, rg parquet.RowGroup, al *attrLeaves, f
 			return attrColumns{}, fmt.Errorf("%w: attribute columns of unequal length", ErrCorrupt)
 		}
 	}
-	keys, types, strs, ints, doubles, byts := cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]
+	names, types, strs, ints, doubles, byts := cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]
 	ac := attrColumns{offsets: make([]int32, 0, to-from+1)}
-	for j := range keys {
-		if keys[j].RepetitionLevel() == 0 {
+	for j := range names {
+		if names[j].RepetitionLevel() == 0 {
 			ac.offsets = append(ac.offsets, int32(len(ac.attrs)))
 		} else if len(ac.offsets) == 0 {
 			return attrColumns{}, fmt.Errorf("%w: attribute list starts mid-row", ErrCorrupt)
 		}
-		if keys[j].DefinitionLevel() != al.key.maxDef {
+		if names[j].DefinitionLevel() != al.key.maxDef {
 			continue // empty list
 		}
 		t := types[j].Int32()
-		if t == valueDedicated {
+		if t == valueDedicated || !wanted(keys, names[j].ByteArray()) {
 			continue
 		}
-		a := model.Attribute{Key: in.str(keys[j].ByteArray())}
+		a := model.Attribute{Key: in.str(names[j].ByteArray())}
 		ok := true
 		switch vt := model.ValueType(t); {
 		case t < 0 || t > int32(model.ValueMap):
@@ -175,6 +176,19 @@ func readAttrColumns(ctx context.Context, rg parquet.RowGroup, al *attrLeaves, f
 	return ac, nil
 }
 
+// wanted reports whether key is listed in keys; nil keys want every key.
+func wanted(keys []string, key []byte) bool {
+	if keys == nil {
+		return true
+	}
+	for _, k := range keys {
+		if k == string(key) {
+			return true
+		}
+	}
+	return false
+}
+
 // row returns the attributes of row i.
 func (ac *attrColumns) row(i int) model.Attributes {
 	return ac.attrs[ac.offsets[i]:ac.offsets[i+1]]
@@ -185,6 +199,11 @@ func readColumnRows(ctx context.Context, rg parquet.RowGroup, col int, from, to 
 	chunks := rg.ColumnChunks()
 	if col < 0 || col >= len(chunks) {
 		return buf, fmt.Errorf("%w: no column %d", ErrCorrupt, col)
+	}
+	if n := rg.NumRows(); cap(buf) == 0 && n > 0 {
+		// Size the buffer once from the chunk's value count for these rows.
+		est := chunks[col].NumValues() * (to - from) / n
+		buf = make([]parquet.Value, 0, min(max(est+est/8, to-from), 1<<24))
 	}
 	pages := chunks[col].Pages()
 	defer pages.Close()

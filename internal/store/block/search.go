@@ -26,6 +26,11 @@ func (b *Block) Search(ctx context.Context, req *filter.Request, fn func(filter.
 		return nil
 	}
 	s := &searcher{b: b, req: req, fn: fn, in: interner{}, dec: spanDecoder{extra: b.dedicated}}
+	for _, c := range req.Conditions {
+		if c.Scope != filter.ScopeIntrinsic && !slices.Contains(s.keys, c.Key) {
+			s.keys = append(s.keys, c.Key)
+		}
+	}
 	for rgi := range b.file.RowGroups() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -51,6 +56,7 @@ type searcher struct {
 	req     *filter.Request
 	fn      func(filter.Match) bool
 	in      interner
+	keys    []string // attribute keys the conditions look up
 	dec     spanDecoder
 	emitted int
 	buf     []parquet.Value
@@ -275,28 +281,93 @@ func (s *searcher) rowGroup(ctx context.Context, rgi int) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	var rr *rowReader
-	defer func() {
-		if rr != nil {
-			rr.close()
-		}
-	}()
+	frg, err := s.b.fetchColumns(ctx, rgi, p.columns(&s.b.cols), ranges)
+	if err != nil {
+		return false, err
+	}
+	var matched []int64
 	for _, r := range ranges {
-		matched, err := s.matchRows(ctx, rg, &p, r)
+		m, err := s.matchRows(ctx, frg, &p, r)
 		if err != nil {
 			return false, err
 		}
-		if len(matched) == 0 {
-			continue
+		matched = append(matched, m...)
+	}
+	if len(matched) == 0 {
+		return false, nil
+	}
+	runs := matchedRuns(matched)
+	// Read whole rows a batch of runs at a time, so that a search that stops
+	// early (a limit) reads little.
+	for len(runs) > 0 {
+		n, rows := 0, int64(0)
+		for n < len(runs) && (n == 0 || rows+runs[n].to-runs[n].from <= maxRunRows) {
+			rows += runs[n].to - runs[n].from
+			n++
 		}
-		if rr == nil {
-			rr = newRowReader(rg)
+		batch := runs[:n]
+		runs = runs[n:]
+		full, err := s.b.fetchColumns(ctx, rgi, s.b.allColumns(), batch)
+		if err != nil {
+			return false, err
 		}
-		if stop, err := s.emitRows(ctx, rr, matched); stop || err != nil {
-			return stop, err
+		rr := newRowReader(full)
+		for _, run := range batch {
+			if stop, err := s.emitRows(ctx, rr, run, matched); stop || err != nil {
+				rr.close()
+				return stop, err
+			}
 		}
+		rr.close()
 	}
 	return s.flush(), nil
+}
+
+// maxRunRows bounds the rows of one run and of one batch of runs read whole.
+const maxRunRows = 512
+
+// runGap is the largest number of unmatched rows read through, rather than
+// sought over, between two matched rows.
+const runGap = 256
+
+// matchedRuns groups sorted matched rows into ranges to read.
+func matchedRuns(matched []int64) []rowRange {
+	var runs []rowRange
+	for _, row := range matched {
+		if n := len(runs); n > 0 && row < runs[n-1].to+runGap && row-runs[n-1].from < maxRunRows {
+			runs[n-1].to = row + 1
+			continue
+		}
+		runs = append(runs, rowRange{row, row + 1})
+	}
+	return runs
+}
+
+// columns lists the leaf columns the plan reads.
+func (p *rgPlan) columns(cols *columnSet) []int {
+	var out []int
+	add := func(need bool, l leaf) {
+		if need {
+			out = append(out, l.index)
+		}
+	}
+	add(p.start, cols.start)
+	add(p.duration, cols.duration)
+	add(p.name, cols.name)
+	add(p.kind, cols.kind)
+	add(p.status, cols.status)
+	add(p.statusMessage, cols.statusMessage)
+	add(p.service, cols.service)
+	for _, d := range p.ded {
+		add(true, d.leaf)
+	}
+	for _, al := range []*attrLeaves{&cols.spanAttrs, &cols.resAttrs} {
+		need := (al == &cols.spanAttrs && p.spanGeneric) || (al == &cols.resAttrs && p.resGeneric)
+		for _, l := range []leaf{al.key, al.typ, al.str, al.int, al.double, al.bytes} {
+			add(need, l)
+		}
+	}
+	return out
 }
 
 // partialColumns holds the decoded columns of a row range.
@@ -331,10 +402,10 @@ func (s *searcher) matchRows(ctx context.Context, rg parquet.RowGroup, p *rgPlan
 		read(true, d.leaf, &pc.ded[i])
 	}
 	if err == nil && p.spanGeneric {
-		pc.spanAttrs, err = readAttrColumns(ctx, rg, &cols.spanAttrs, r.from, r.to, s.in)
+		pc.spanAttrs, err = readAttrColumns(ctx, rg, &cols.spanAttrs, r.from, r.to, s.keys, s.in)
 	}
 	if err == nil && p.resGeneric {
-		pc.resAttrs, err = readAttrColumns(ctx, rg, &cols.resAttrs, r.from, r.to, s.in)
+		pc.resAttrs, err = readAttrColumns(ctx, rg, &cols.resAttrs, r.from, r.to, s.keys, s.in)
 	}
 	if err != nil {
 		return nil, err
@@ -396,40 +467,33 @@ func (s *searcher) matchRows(ctx context.Context, rg parquet.RowGroup, p *rgPlan
 	return matched, nil
 }
 
-// emitRows reads the matched rows in full, groups them by trace and calls
-// fn for each completed trace. It reports whether the search must stop.
-func (s *searcher) emitRows(ctx context.Context, rr *rowReader, matched []int64) (bool, error) {
-	var rows []spanRow
-	for i := 0; i < len(matched); {
-		j := i + 1
-		for j < len(matched) && matched[j] == matched[j-1]+1 {
-			j++
+// emitRows reads the rows of run, keeps the matched ones, groups them by
+// trace and calls fn for each completed trace. It reports whether the
+// search must stop.
+func (s *searcher) emitRows(ctx context.Context, rr *rowReader, run rowRange, matched []int64) (bool, error) {
+	rows := make([]spanRow, run.to-run.from)
+	n, err := rr.read(ctx, run.from, rows)
+	if err != nil {
+		return false, err
+	}
+	if n != len(rows) {
+		return false, fmt.Errorf("%w: read %d of %d rows", ErrCorrupt, n, len(rows))
+	}
+	i, _ := slices.BinarySearch(matched, run.from)
+	for ; i < len(matched) && matched[i] < run.to; i++ {
+		var span model.Span
+		if err := s.dec.decode(&rows[matched[i]-run.from], &span); err != nil {
+			return false, fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
-		rows = slices.Grow(rows[:0], j-i)[:j-i]
-		clear(rows)
-		n, err := rr.read(ctx, matched[i], rows)
-		if err != nil {
-			return false, err
+		if s.cur != nil && s.cur.TraceID != span.TraceID && s.flush() {
+			return true, nil
 		}
-		if n != j-i {
-			return false, fmt.Errorf("%w: read %d of %d rows", ErrCorrupt, n, j-i)
+		if s.cur == nil {
+			s.cur = &filter.Match{TraceID: span.TraceID, StartUnixNano: span.StartTimeUnixNano, EndUnixNano: span.EndTimeUnixNano}
 		}
-		for k := range rows {
-			var span model.Span
-			if err := s.dec.decode(&rows[k], &span); err != nil {
-				return false, fmt.Errorf("%w: %w", ErrCorrupt, err)
-			}
-			if s.cur != nil && s.cur.TraceID != span.TraceID && s.flush() {
-				return true, nil
-			}
-			if s.cur == nil {
-				s.cur = &filter.Match{TraceID: span.TraceID, StartUnixNano: span.StartTimeUnixNano, EndUnixNano: span.EndTimeUnixNano}
-			}
-			s.cur.StartUnixNano = min(s.cur.StartUnixNano, span.StartTimeUnixNano)
-			s.cur.EndUnixNano = max(s.cur.EndUnixNano, span.EndTimeUnixNano)
-			s.cur.Spans = append(s.cur.Spans, span)
-		}
-		i = j
+		s.cur.StartUnixNano = min(s.cur.StartUnixNano, span.StartTimeUnixNano)
+		s.cur.EndUnixNano = max(s.cur.EndUnixNano, span.EndTimeUnixNano)
+		s.cur.Spans = append(s.cur.Spans, span)
 	}
 	return false, nil
 }
