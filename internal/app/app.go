@@ -164,13 +164,17 @@ func (a *App) startListeners() error {
 		return err
 	}
 
+	q := query.New(a.store, query.Options{DefaultLookback: cfg.Query.DefaultLookback.D()})
+
+	// The Zipkin port serves the receiver (POST /api/v1/spans, /api/v2/spans)
+	// and the query API's GET routes under /api/v2/.
 	zipkinMux := http.NewServeMux()
 	zipkinMux.Handle("/api/", zipkin.NewHTTPHandler(a.store, ropts))
+	zipkinMux.Handle("GET /api/v2/", zipkinapi.NewHandler(q, zipkinapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Registerer: a.reg, Logger: a.log.With("component", "zipkin_api")}))
 	if err := a.serveHTTP("zipkin", "receivers.zipkin_port", cfg.Receivers.ZipkinPort, zipkinMux); err != nil {
 		return err
 	}
 
-	q := query.New(a.store, query.Options{DefaultLookback: cfg.Query.DefaultLookback.D()})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", jaegerapi.NewHandler(q, jaegerapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Registerer: a.reg, Logger: a.log.With("component", "jaeger_api")}))
 	mux.Handle("/metrics", telemetry.MetricsHandler(a.reg))
@@ -192,12 +196,7 @@ func (a *App) startListeners() error {
 	}, jaegergrpc.ServerOption()); err != nil {
 		return err
 	}
-
-	// The Zipkin port serves the query API's GET routes; the Zipkin
-	// receiver's POST /api/v2/spans belongs on this mux too.
-	zipkin := http.NewServeMux()
-	zipkin.Handle("GET /api/v2/", zipkinapi.NewHandler(q, zipkinapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Registerer: a.reg, Logger: a.log.With("component", "zipkin_api")}))
-	return a.serveHTTP("zipkin", "receivers.zipkin_port", cfg.Receivers.ZipkinPort, zipkin)
+	return nil
 }
 
 // Wait blocks until ctx is done or a listener fails, then shuts down.
