@@ -12,6 +12,7 @@ const (
 )
 
 var (
-	fixture    = apitest.Fixture
-	mustSpanID = apitest.MustSpanID
+	fixture     = apitest.Fixture
+	mustSpanID  = apitest.MustSpanID
+	mustTraceID = apitest.MustTraceID
 )

@@ -146,14 +146,22 @@ func (e *encoder) appendSpan(dst []byte, s *model.Span, shared bool) []byte {
 	if !remote.empty() {
 		dst = appendEndpoint(dst, `,"remoteEndpoint":`, remote)
 	}
-	if len(s.Events) > 0 {
-		dst = append(dst, `,"annotations":[`...)
-		for i := range s.Events {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = e.appendAnnotation(dst, &s.Events[i])
+	// Zipkin requires an annotation's timestamp; an event without a time
+	// (before 1 µs after the epoch) has no Zipkin form and is left out.
+	n := 0
+	for i := range s.Events {
+		if s.Events[i].TimeUnixNano < 1000 {
+			continue
 		}
+		if n == 0 {
+			dst = append(dst, `,"annotations":[`...)
+		} else {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = e.appendAnnotation(dst, &s.Events[i])
+	}
+	if n > 0 {
 		dst = append(dst, ']')
 	}
 	dst = e.appendTags(dst, s)

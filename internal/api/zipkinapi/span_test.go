@@ -278,6 +278,10 @@ func TestEncodeTracesShape(t *testing.T) {
 	}{
 		{"no traces", nil, `[]`},
 		{"empty trace", [][]model.Span{{}}, `[[]]`},
+		{"event without a time is left out", [][]model.Span{{{
+			TraceID: mustTraceID(traceB), SpanID: mustSpanID("00000000000000b2"), Name: "x",
+			Events: []model.Event{{Name: "untimed"}, {TimeUnixNano: t0, Name: "timed"}},
+		}}}, `[[{"traceId":"463ac35c9f6413ad","id":"00000000000000b2","name":"x","annotations":[{"timestamp":1700000000000000,"value":"timed"}]}]]`},
 		{"one span", [][]model.Span{b}, `[[{"traceId":"463ac35c9f6413ad","id":"00000000000000b1","name":"checkout","timestamp":1700000000010000,"duration":10000,"localEndpoint":{"serviceName":"cart"},"tags":{"retried":"true"}}]]`},
 	}
 	for _, tt := range tests {
