@@ -149,6 +149,8 @@ func checkTracesSearch(t *testing.T, h http.Handler) {
 		{"service", "serviceName=frontend", "", []string{traceA}},
 		{"service and span name on one span", "serviceName=cart&spanName=select", "", []string{traceA}},
 		{"span name of another service", "serviceName=frontend&spanName=select", "", []string{}},
+		{"span name all means any", "serviceName=cart&spanName=all", "", []string{traceB, traceA}},
+		{"remote service all means any", "remoteServiceName=all&limit=1", "", []string{traceB}},
 		{"tag equality", "annotationQuery=http.method%3DGET", "", []string{traceA}},
 		{"typed tag equality", "annotationQuery=http.status_code%3D200", "", []string{traceA}},
 		{"tag inequality", "annotationQuery=http.method%3DPOST", "", []string{}},

@@ -45,8 +45,8 @@ func parseTraceQuery(v url.Values, win timeRange) (traceQuery, error) {
 	q := traceQuery{
 		window:        win,
 		service:       v.Get("serviceName"),
-		remoteService: v.Get("remoteServiceName"),
-		spanName:      v.Get("spanName"),
+		remoteService: noneIfAll(v.Get("remoteServiceName")),
+		spanName:      noneIfAll(v.Get("spanName")),
 	}
 	var err error
 	if q.terms, err = parseAnnotationQuery(v.Get("annotationQuery")); err != nil {
@@ -65,6 +65,14 @@ func parseTraceQuery(v url.Values, win timeRange) (traceQuery, error) {
 		return q, err
 	}
 	return q, nil
+}
+
+// noneIfAll maps "all", which Zipkin UIs send for "any name", to no filter.
+func noneIfAll(name string) string {
+	if name == "all" {
+		return ""
+	}
+	return name
 }
 
 // base returns the request every alternative shares: the window, the
