@@ -19,7 +19,7 @@ import (
 	"time"
 )
 
-var binary string
+var waymarkBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "waymark-e2e-bin")
@@ -27,8 +27,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "waymark")
-	build := exec.Command("go", "build", "-o", binary, "../../cmd/waymark")
+	waymarkBin = filepath.Join(dir, "waymark")
+	build := exec.Command("go", "build", "-o", waymarkBin, "../../cmd/waymark")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build waymark:", err)
@@ -130,7 +130,7 @@ func (s *server) start() {
 	}
 	args = append(args, s.args...)
 	s.logs = &syncBuffer{}
-	s.cmd = exec.Command(binary, args...)
+	s.cmd = exec.Command(waymarkBin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	s.cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	if err := s.cmd.Start(); err != nil {
