@@ -128,7 +128,7 @@ func (a *App) serveHTTP(name, key string, port int, h http.Handler) error {
 	return nil
 }
 
-func (a *App) serveGRPC(name, key string, port int, register func(*grpc.Server), opts ...grpc.ServerOption) error {
+func (a *App) serveGRPC(name, key string, port int, register func(*grpc.Server)) error {
 	if port == 0 {
 		return nil
 	}
@@ -137,7 +137,7 @@ func (a *App) serveGRPC(name, key string, port int, register func(*grpc.Server),
 		return err
 	}
 	max := int(a.cfg.Receivers.MaxRequestBytes)
-	srv := grpc.NewServer(append([]grpc.ServerOption{grpc.MaxRecvMsgSize(max)}, opts...)...)
+	srv := grpc.NewServer(grpc.MaxRecvMsgSize(max))
 	register(srv)
 	a.grpcServers = append(a.grpcServers, srv)
 	a.wg.Add(1)
@@ -237,12 +237,9 @@ func (a *App) startListeners() error {
 		return err
 	}
 
-	if err := a.serveGRPC("jaeger_grpc_query", "query.jaeger_grpc_port", cfg.Query.JaegerGRPCPort, func(s *grpc.Server) {
+	return a.serveGRPC("jaeger_grpc_query", "query.jaeger_grpc_port", cfg.Query.JaegerGRPCPort, func(s *grpc.Server) {
 		jaegergrpc.Register(s, q, jaegergrpc.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Registerer: a.reg, Logger: a.log.With("component", "jaeger_grpc_query")})
-	}, jaegergrpc.ServerOption()); err != nil {
-		return err
-	}
-	return nil
+	})
 }
 
 // Wait blocks until ctx is done or a listener fails, then shuts down.

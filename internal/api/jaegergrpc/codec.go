@@ -7,24 +7,15 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// ServerOption returns the option a server given to Register must be built
-// with. Jaeger's generated api_v2 messages are gogo-protobuf types that the
-// default gRPC codec cannot handle; this codec encodes them with their own
-// Marshal and Unmarshal methods and every other message with the standard
-// protobuf library, so the server can carry other services too.
-func ServerOption() grpc.ServerOption { return grpc.ForceServerCodec(codec{}) }
-
-// CallOption returns the option a Go client of the service uses to encode
-// the gogo-protobuf messages (see ServerOption).
+// CallOption returns the option a Go client needs to call the service
+// through the generated api_v2 client: Jaeger's generated messages are
+// gogo-protobuf types that gRPC's default codec cannot encode. The codec
+// uses their own Marshal and Unmarshal methods and the standard protobuf
+// library for every other message.
 func CallOption() grpc.CallOption { return grpc.ForceCodec(codec{}) }
 
 // codec is a gRPC codec for gogo-protobuf and standard protobuf messages.
 type codec struct{}
-
-type gogoMessage interface {
-	Marshal() ([]byte, error)
-	Unmarshal([]byte) error
-}
 
 // Marshal encodes v.
 func (codec) Marshal(v any) ([]byte, error) {

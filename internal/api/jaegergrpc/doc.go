@@ -5,9 +5,11 @@
 // because the Jaeger IDL module publishes generated Go code for api_v2
 // only. Spans are converted with the OpenTelemetry Collector's Jaeger
 // translator and streamed in chunks of at most ten spans, each span with
-// its process. Every call is served for exactly one tenant, from the
-// x-scope-orgid (or x-tenant) metadata or the configured default, and never
-// sees another tenant's data. Bad requests yield InvalidArgument, an unknown
-// trace NotFound, an overloaded store Unavailable; ArchiveTrace is
-// Unimplemented, as Waymark has no archive storage.
+// its process. Register works on any gRPC server: messages are encoded
+// with the generated api_v2 code, not with the server's codec. Every call
+// is served for exactly one tenant, from the x-scope-orgid (or x-tenant)
+// metadata or the configured default, and never sees another tenant's
+// data. Bad requests yield InvalidArgument, an unknown trace NotFound, an
+// overloaded store Unavailable; ArchiveTrace is Unimplemented, as Waymark
+// has no archive storage.
 package jaegergrpc

@@ -13,7 +13,6 @@ import (
 	"github.com/jaegertracing/jaeger-idl/proto-gen/api_v2"
 	jaegertranslator "github.com/open-telemetry/opentelemetry-collector-contrib/pkg/translator/jaeger"
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -69,12 +68,6 @@ const (
 
 // Tenant metadata keys: Tempo's convention first, then Jaeger's.
 var tenantKeys = [...]string{"x-scope-orgid", "x-tenant"}
-
-// Register registers jaeger.api_v2.QueryService on s, which must have been
-// built with ServerOption.
-func Register(s *grpc.Server, q Querier, opts Options) {
-	api_v2.RegisterQueryServiceServer(s, newServer(q, opts))
-}
 
 type server struct {
 	q             Querier

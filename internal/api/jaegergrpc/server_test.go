@@ -43,7 +43,7 @@ func serve(t *testing.T, q Querier, reg prometheus.Registerer) api_v2.QueryServi
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := grpc.NewServer(ServerOption())
+	s := grpc.NewServer()
 	Register(s, q, Options{Registerer: reg})
 	go func() { _ = s.Serve(l) }()
 	t.Cleanup(s.Stop)
@@ -386,6 +386,50 @@ func TestErrors(t *testing.T) {
 			}
 			if counted != 2 {
 				t.Errorf("counted %v calls with code %v, want 2", counted, tt.code)
+			}
+		})
+	}
+}
+
+func TestUndecodableRequest(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	Register(s, apitest.NewMemQuerier(), Options{})
+	go func() { _ = s.Serve(l) }()
+	defer s.Stop()
+	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tests := []struct {
+		name, method string
+		stream       bool
+	}{
+		{"unary", "GetOperations", false},
+		{"streaming", "FindTraces", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			garbage := &rawMessage{b: []byte{0x0a, 0xff, 0xff}}
+			full := "/" + serviceName + "/" + tt.method
+			if !tt.stream {
+				err = conn.Invoke(context.Background(), full, garbage, new(rawMessage))
+			} else {
+				var st grpc.ClientStream
+				st, err = conn.NewStream(context.Background(), &grpc.StreamDesc{ServerStreams: true}, full)
+				if err == nil {
+					if err = st.SendMsg(garbage); err == nil {
+						_ = st.CloseSend()
+						err = st.RecvMsg(new(rawMessage))
+					}
+				}
+			}
+			if status.Code(err) != codes.InvalidArgument {
+				t.Errorf("%s with garbage: %v, want InvalidArgument", tt.method, err)
 			}
 		})
 	}

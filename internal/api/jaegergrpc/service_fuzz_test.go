@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzFindTracesRequest decodes arbitrary bytes as a FindTraces request, as
-// the server does, and turns it into a search: bad input yields an error,
+// the service does, and turns it into a search: bad input yields an error,
 // never a panic, and an accepted search is within bounds.
 func FuzzFindTracesRequest(f *testing.F) {
 	var c codec
@@ -30,7 +30,7 @@ func FuzzFindTracesRequest(f *testing.F) {
 	f.Add([]byte{0x0a, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var req api_v2.FindTracesRequest
-		if err := c.Unmarshal(b, &req); err != nil {
+		if err := decode(&rawMessage{b: b}, &req, "FindTraces"); err != nil {
 			return
 		}
 		sr, err := searchRequest(req.GetQuery())
@@ -61,7 +61,7 @@ func FuzzGetTraceRequest(f *testing.F) {
 	f.Add([]byte{0x0a, 0x08, 1, 2, 3, 4, 5, 6, 7, 8})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var req api_v2.GetTraceRequest
-		if err := c.Unmarshal(b, &req); err != nil {
+		if err := decode(&rawMessage{b: b}, &req, "GetTrace"); err != nil {
 			return
 		}
 		id := traceIDFromJaeger(req.TraceID)
