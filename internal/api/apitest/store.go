@@ -12,11 +12,27 @@ import (
 	"waymark/internal/store"
 )
 
-// FixtureStore opens a real store in a temporary directory holding the
-// fixture: traces A and B for model.DefaultTenant and B alone for tenant
-// "other", in the head. It returns the store and its block bucket; the
-// store is closed when the test ends.
+// FixtureStore opens a real store (see OpenStore) holding the fixture:
+// traces A and B for model.DefaultTenant and B alone for tenant "other",
+// in the head.
 func FixtureStore(t *testing.T) (*store.Store, objstore.Bucket) {
+	t.Helper()
+	ctx := context.Background()
+	st, bkt := OpenStore(t)
+	a, b := Fixture()
+	if err := st.Consume(ctx, model.Batch{Tenant: model.DefaultTenant, Spans: append(a, b...)}); err != nil {
+		t.Fatal(err)
+	}
+	_, b2 := Fixture()
+	if err := st.Consume(ctx, model.Batch{Tenant: "other", Spans: b2}); err != nil {
+		t.Fatal(err)
+	}
+	return st, bkt
+}
+
+// OpenStore opens an empty real store in a temporary directory. It returns
+// the store and its block bucket; the store is closed when the test ends.
+func OpenStore(t *testing.T) (*store.Store, objstore.Bucket) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -34,14 +50,6 @@ func FixtureStore(t *testing.T) (*store.Store, objstore.Bucket) {
 			t.Error(err)
 		}
 	})
-	a, b := Fixture()
-	if err := st.Consume(ctx, model.Batch{Tenant: model.DefaultTenant, Spans: append(a, b...)}); err != nil {
-		t.Fatal(err)
-	}
-	_, b2 := Fixture()
-	if err := st.Consume(ctx, model.Batch{Tenant: "other", Spans: b2}); err != nil {
-		t.Fatal(err)
-	}
 	return st, bkt
 }
 

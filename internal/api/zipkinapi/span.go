@@ -359,20 +359,22 @@ func (e *encoder) appendTags(dst []byte, s *model.Span) []byte {
 	if s.TraceState != "" {
 		e.tags = append(e.tags, tag{tagTraceState, model.StringValue(s.TraceState)})
 	}
-	switch s.StatusCode {
-	case model.StatusError:
-		if !hasError {
-			msg := s.StatusMessage
-			if msg == "" {
-				msg = "true"
-			}
-			e.tags = append(e.tags, tag{tagError, model.StringValue(msg)})
+	switch {
+	case s.StatusCode == model.StatusError && !hasError:
+		// An OpenTelemetry error: Zipkin's error tag carries the message,
+		// the otel.status tags let a Zipkin reader restore the status.
+		msg := s.StatusMessage
+		if msg == "" {
+			msg = "true"
 		}
+		e.tags = append(e.tags, tag{tagError, model.StringValue(msg)})
 		e.tags = append(e.tags, tag{tagStatusCode, model.StringValue("STATUS_CODE_ERROR")})
 		if s.StatusMessage != "" {
 			e.tags = append(e.tags, tag{tagStatusDescription, model.StringValue(s.StatusMessage)})
 		}
-	case model.StatusOK:
+	case s.StatusCode == model.StatusError:
+		// A span that came from Zipkin with an error tag: it says it all.
+	case s.StatusCode == model.StatusOK:
 		e.tags = append(e.tags, tag{tagStatusCode, model.StringValue("STATUS_CODE_OK")})
 	}
 	if len(e.tags) == 0 {
