@@ -40,8 +40,9 @@ func OpenStore(t *testing.T) (*store.Store, objstore.Bucket) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The fixture is from 2023: keep it from retention.
-	st, err := store.Open(ctx, store.Options{Dir: dir, Bucket: bkt, HeadMaxAge: time.Hour, Retention: 100 * 365 * 24 * time.Hour})
+	// The fixture is from 2023: keep it from retention. (A retention
+	// reaching before 1970 would make the store's cutoff wrap around.)
+	st, err := store.Open(ctx, store.Options{Dir: dir, Bucket: bkt, HeadMaxAge: time.Hour, Retention: 20 * 365 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

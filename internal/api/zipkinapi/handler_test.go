@@ -472,3 +472,32 @@ func counterValue(families []*dto.MetricFamily, name, route, code string) float6
 	}
 	return 0
 }
+
+// TestBareWordSearchesFurther checks that a search whose bare word turns
+// the newest matches down asks the store for more until it finds enough.
+func TestBareWordSearchesFurther(t *testing.T) {
+	mq := apitest.NewMemQuerier()
+	_, b := fixture()
+	old := b[0] // has the tag key "retried"
+	mq.Add(model.DefaultTenant, old)
+	for i := range 30 {
+		s := old
+		s.TraceID = model.TraceID{15: byte(i + 1), 0: 1}
+		s.StartTimeUnixNano += uint64(i+1) * ms
+		s.Attributes = nil
+		mq.Add(model.DefaultTenant, s)
+	}
+	h := newHandler(mq, Options{})
+	h.now = func() time.Time { return now }
+	r := get(t, h, "/api/v2/traces?annotationQuery=retried&limit=1", "")
+	if got := traceIDsOf(t, r.body); !slices.Equal(got, []string{traceB}) {
+		t.Errorf("traces %v, want [%s]", got, traceB)
+	}
+	var limits []int
+	for _, s := range mq.Searches() {
+		limits = append(limits, s.Limit)
+	}
+	if !slices.Equal(limits, []int{10, 40}) {
+		t.Errorf("search limits %v, want [10 40]", limits)
+	}
+}

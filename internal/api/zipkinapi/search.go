@@ -164,18 +164,8 @@ func hasTagOrAnnotation(s *model.Span, word string) bool {
 func (h *handler) searchIDs(ctx context.Context, tenant string, q *traceQuery) ([]model.TraceID, error) {
 	newest := make(map[model.TraceID]uint64)
 	for _, req := range q.requests() {
-		matches, err := h.q.Search(ctx, tenant, req)
-		if err != nil {
-			return nil, fmt.Errorf("search traces: %w", err)
-		}
-		for i := range matches {
-			m := &matches[i]
-			if !q.anyMatch(m.Spans) {
-				continue
-			}
-			if prev, ok := newest[m.TraceID]; !ok || m.StartUnixNano > prev {
-				newest[m.TraceID] = m.StartUnixNano
-			}
+		if err := h.searchChecked(ctx, tenant, q, req, newest); err != nil {
+			return nil, err
 		}
 	}
 	ids := make([]model.TraceID, 0, len(newest))
@@ -189,6 +179,34 @@ func (h *handler) searchIDs(ctx context.Context, tenant string, q *traceQuery) (
 		return slices.Compare(a[:], b[:])
 	})
 	return ids[:min(len(ids), q.limit)], nil
+}
+
+// searchChecked runs req and records in newest the start of each trace
+// that passes q.matchSpan. When the check turns traces down, it searches
+// again for four times as many, until q.limit traces pass, the store has
+// no more, or maxLimit traces were read.
+func (h *handler) searchChecked(ctx context.Context, tenant string, q *traceQuery, req filter.Request, newest map[model.TraceID]uint64) error {
+	for {
+		matches, err := h.q.Search(ctx, tenant, req)
+		if err != nil {
+			return fmt.Errorf("search traces: %w", err)
+		}
+		passed := 0
+		for i := range matches {
+			m := &matches[i]
+			if !q.anyMatch(m.Spans) {
+				continue
+			}
+			passed++
+			if prev, ok := newest[m.TraceID]; !ok || m.StartUnixNano > prev {
+				newest[m.TraceID] = m.StartUnixNano
+			}
+		}
+		if passed >= q.limit || len(matches) < req.Limit || req.Limit >= maxLimit {
+			return nil
+		}
+		req.Limit = min(req.Limit*4, maxLimit)
+	}
 }
 
 func (h *handler) traces(r *http.Request, tenant string) ([]byte, error) {
