@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"waymark/internal/api/jsonenc"
 	"waymark/internal/model"
 	"waymark/internal/query"
 	"waymark/internal/query/traceql"
@@ -324,13 +325,4 @@ func valueTypeName(v model.Value) string {
 	return "string"
 }
 
-func appendStrings(dst []byte, ss []string) []byte {
-	dst = append(dst, '[')
-	for i, s := range ss {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendString(dst, s)
-	}
-	return append(dst, ']')
-}
+func appendStrings(dst []byte, ss []string) []byte { return jsonenc.AppendStrings(dst, ss) }
