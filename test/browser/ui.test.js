@@ -354,3 +354,19 @@ test('the tenant selector switches tenants and links keep the tenant', async () 
   assert.equal(res.status, 404);
   noPageErrors();
 });
+
+test('missing traces and empty answers explain themselves', async () => {
+  await page.goto(`${base}/trace/0123456789abcdef0123456789abcdef`);
+  await page.waitForSelector('.banner.error');
+  assert.match(await page.textContent('.banner.error'), /No trace has ID or request ID 0123456789abcdef0123456789abcdef/);
+  await page.goto(`${base}/search?service=no-such-service`);
+  await page.waitForSelector('.empty');
+  assert.match(await page.textContent('.empty'), /No traces match/);
+  await page.goto(`${base}/breakdown?service=no-such-service&run=1`);
+  await page.waitForSelector('.verdict');
+  assert.match(await page.textContent('.verdict'), /No spans match/);
+  await page.goto(`${base}/search?minDuration=fast`);
+  await page.waitForSelector('.banner.error');
+  assert.match(await page.textContent('.banner.error'), /minDuration/);
+  noPageErrors();
+});
