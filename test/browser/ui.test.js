@@ -275,6 +275,9 @@ test('services: dependency graph and RED table', async () => {
   await page.waitForSelector('[data-testid=depgraph] .node');
   const nodes = await page.locator('[data-testid=depgraph] .node').evaluateAll((els) => els.map((e) => e.dataset.service));
   for (const svc of ['edge', 'gateway', 'sidecar', 'app', 'db']) assert.ok(nodes.includes(svc), `graph lacks ${svc}: ${nodes}`);
+  // Calls into the failing app carry errors: their edge says so.
+  const labels = await page.locator('[data-testid=depgraph] .edge-label').allTextContents();
+  assert.ok(labels.some((l) => /err/.test(l)), `no edge shows errors: ${labels}`);
   await page.waitForSelector('[data-testid=service-stats] tbody tr');
   await shot('08-services');
   noPageErrors();
