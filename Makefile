@@ -1,6 +1,6 @@
 # Waymark build and test entry points. `make test` is what CI runs.
 GO ?= go
-FUZZTIME ?= 10s
+FUZZTIME ?= 5s
 
 .PHONY: build test test-deps unit browser fuzz-smoke vet bench
 

@@ -17,8 +17,10 @@ import (
 	_ "google.golang.org/grpc/encoding/gzip" // OTLP and Jaeger gRPC senders may gzip
 
 	"waymark/internal/api/jaegerapi"
+	"waymark/internal/api/jaegergrpc"
 	"waymark/internal/api/tempoapi"
 	"waymark/internal/api/uiapi"
+	"waymark/internal/api/zipkinapi"
 	"waymark/internal/config"
 	"waymark/internal/query"
 	"waymark/internal/receive"
@@ -192,8 +194,13 @@ func (a *App) startListeners() error {
 		return err
 	}
 
+	q := query.New(a.store, query.Options{DefaultLookback: cfg.Query.DefaultLookback.D()})
+
+	// The Zipkin port serves the receiver (POST /api/v1/spans, /api/v2/spans)
+	// and the query API's GET routes under /api/v2/.
 	zipkinMux := http.NewServeMux()
 	zipkinMux.Handle("/api/", zipkin.NewHTTPHandler(a.store, ropts))
+	zipkinMux.Handle("GET /api/v2/", zipkinapi.NewHandler(q, zipkinapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Registerer: a.reg, Logger: a.log.With("component", "zipkin_api")}))
 	if err := a.serveHTTP("zipkin", "receivers.zipkin_port", cfg.Receivers.ZipkinPort, zipkinMux); err != nil {
 		return err
 	}
@@ -213,7 +220,6 @@ func (a *App) startListeners() error {
 		return err
 	}
 
-	q := query.New(a.store, query.Options{DefaultLookback: cfg.Query.DefaultLookback.D()})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", jaegerapi.NewHandler(q, jaegerapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Registerer: a.reg, Logger: a.log.With("component", "jaeger_api")}))
 	mux.Handle("/metrics", telemetry.MetricsHandler(a.reg))
@@ -231,7 +237,13 @@ func (a *App) startListeners() error {
 	tempo.Handle("/api/", tempoapi.NewHandler(q, tempoapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Logger: a.log.With("component", "tempo_api")}))
 	tempo.Handle("/metrics", telemetry.MetricsHandler(a.reg))
 	tempo.Handle("/ready", a.ready)
-	return a.serveHTTP("tempo_query", "query.tempo_port", cfg.Query.TempoPort, tempo)
+	if err := a.serveHTTP("tempo_query", "query.tempo_port", cfg.Query.TempoPort, tempo); err != nil {
+		return err
+	}
+
+	return a.serveGRPC("jaeger_grpc_query", "query.jaeger_grpc_port", cfg.Query.JaegerGRPCPort, func(s *grpc.Server) {
+		jaegergrpc.Register(s, q, jaegergrpc.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Registerer: a.reg, Logger: a.log.With("component", "jaeger_grpc_query")})
+	})
 }
 
 // Wait blocks until ctx is done or a listener fails, then shuts down.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 
+	"waymark/internal/api/apihttp"
 	"waymark/internal/model"
 	"waymark/internal/query"
 )
@@ -72,7 +73,7 @@ func parseKind(name, s string) (model.SpanKind, bool, error) {
 	}
 	k, ok := model.ParseSpanKind(s)
 	if !ok {
-		return 0, false, badRequest(paramError(name, fmt.Errorf("unknown span kind %q", s)))
+		return 0, false, apihttp.BadRequest(paramError(name, fmt.Errorf("unknown span kind %q", s)))
 	}
 	return k, true, nil
 }
@@ -89,7 +90,7 @@ func (h *handler) operations(w http.ResponseWriter, r *http.Request, tenant stri
 	q := r.URL.Query()
 	service := q.Get("service")
 	if service == "" {
-		return badRequest(errors.New("parameter 'service' is required"))
+		return apihttp.BadRequest(errors.New("parameter 'service' is required"))
 	}
 	kind, filtered, err := parseKind("spanKind", q.Get("spanKind"))
 	if err != nil {
@@ -119,7 +120,7 @@ func (h *handler) operations(w http.ResponseWriter, r *http.Request, tenant stri
 func (h *handler) search(w http.ResponseWriter, r *http.Request, tenant string) error {
 	p, err := parseSearchParams(r.URL.Query(), h.now())
 	if err != nil {
-		return badRequest(err)
+		return apihttp.BadRequest(err)
 	}
 	h.logUnits(r.Context(), "search", p.units)
 	var (
@@ -174,11 +175,11 @@ func (h *handler) writeTraces(w http.ResponseWriter, r *http.Request, traces [][
 func (h *handler) trace(w http.ResponseWriter, r *http.Request, tenant string) error {
 	id, err := model.ParseTraceID(r.PathValue("traceID"))
 	if err != nil {
-		return badRequest(paramError("traceID", err))
+		return apihttp.BadRequest(paramError("traceID", err))
 	}
 	hints, err := parseTraceHints(r.URL.Query())
 	if err != nil {
-		return badRequest(err)
+		return apihttp.BadRequest(err)
 	}
 	h.logUnits(r.Context(), "trace", hints.units)
 	spans, err := h.findTrace(r.Context(), tenant, id, hints.start, hints.end)
@@ -204,7 +205,7 @@ type dependencyLink struct {
 func (h *handler) dependencies(w http.ResponseWriter, r *http.Request, tenant string) error {
 	p, err := parseDepsParams(r.URL.Query(), h.now())
 	if err != nil {
-		return badRequest(err)
+		return apihttp.BadRequest(err)
 	}
 	h.logUnits(r.Context(), "dependencies", p.units)
 	deps, err := h.q.Dependencies(r.Context(), tenant, p.start, p.end)
