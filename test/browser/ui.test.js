@@ -275,6 +275,9 @@ test('services: dependency graph and RED table', async () => {
   await page.waitForSelector('[data-testid=depgraph] .node');
   const nodes = await page.locator('[data-testid=depgraph] .node').evaluateAll((els) => els.map((e) => e.dataset.service));
   for (const svc of ['edge', 'gateway', 'sidecar', 'app', 'db']) assert.ok(nodes.includes(svc), `graph lacks ${svc}: ${nodes}`);
+  // Calls into the failing app carry errors: their edge says so.
+  const labels = await page.locator('[data-testid=depgraph] .edge-label').allTextContents();
+  assert.ok(labels.some((l) => /err/.test(l)), `no edge shows errors: ${labels}`);
   await page.waitForSelector('[data-testid=service-stats] tbody tr');
   await shot('08-services');
   noPageErrors();
@@ -352,5 +355,21 @@ test('the tenant selector switches tenants and links keep the tenant', async () 
   // The default tenant cannot see the other tenant's trace.
   const res = await fetch(`${base}/api/waymark/trace/${ids[0]}`);
   assert.equal(res.status, 404);
+  noPageErrors();
+});
+
+test('missing traces and empty answers explain themselves', async () => {
+  await page.goto(`${base}/trace/0123456789abcdef0123456789abcdef`);
+  await page.waitForSelector('.banner.error');
+  assert.match(await page.textContent('.banner.error'), /No trace has ID or request ID 0123456789abcdef0123456789abcdef/);
+  await page.goto(`${base}/search?service=no-such-service`);
+  await page.waitForSelector('.empty');
+  assert.match(await page.textContent('.empty'), /No traces match/);
+  await page.goto(`${base}/breakdown?service=no-such-service&run=1`);
+  await page.waitForSelector('.verdict');
+  assert.match(await page.textContent('.verdict'), /No spans match/);
+  await page.goto(`${base}/search?minDuration=fast`);
+  await page.waitForSelector('.banner.error');
+  assert.match(await page.textContent('.banner.error'), /minDuration/);
   noPageErrors();
 });

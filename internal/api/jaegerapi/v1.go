@@ -190,11 +190,13 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request, tenant string) e
 	return nil
 }
 
-// dependencyLink is one edge of GET /api/dependencies.
+// dependencyLink is one edge of GET /api/dependencies. ErrorCount (calls
+// whose callee span failed) is Waymark's addition; Jaeger clients ignore it.
 type dependencyLink struct {
-	Parent    string `json:"parent"`
-	Child     string `json:"child"`
-	CallCount uint64 `json:"callCount"`
+	Parent     string `json:"parent"`
+	Child      string `json:"child"`
+	CallCount  uint64 `json:"callCount"`
+	ErrorCount uint64 `json:"errorCount"`
 }
 
 // dependencies serves GET /api/dependencies?endTs=&lookback=&service= (ms):
@@ -211,16 +213,22 @@ func (h *handler) dependencies(w http.ResponseWriter, r *http.Request, tenant st
 		return fmt.Errorf("list dependencies: %w", err)
 	}
 	type edge struct{ parent, child string }
-	sums := make(map[edge]uint64, len(deps))
+	sums := make(map[edge]*dependencyLink, len(deps))
 	for _, d := range deps {
 		if p.service != "" && d.Parent != p.service && d.Child != p.service {
 			continue
 		}
-		sums[edge{d.Parent, d.Child}] += d.CallCount
+		l := sums[edge{d.Parent, d.Child}]
+		if l == nil {
+			l = &dependencyLink{Parent: d.Parent, Child: d.Child}
+			sums[edge{d.Parent, d.Child}] = l
+		}
+		l.CallCount += d.CallCount
+		l.ErrorCount += d.ErrorCount
 	}
 	out := make([]dependencyLink, 0, len(sums))
-	for e, n := range sums {
-		out = append(out, dependencyLink{Parent: e.parent, Child: e.child, CallCount: n})
+	for _, l := range sums {
+		out = append(out, *l)
 	}
 	slices.SortFunc(out, func(a, b dependencyLink) int {
 		if c := cmp.Compare(a.Parent, b.Parent); c != 0 {

@@ -127,7 +127,7 @@ function graph(deps, stats, selected, select) {
   const entry = new Map((stats ? stats.services : []).map((sv) => [sv.service, sv.entry]));
   const maxCalls = Math.max(1, ...deps.map((d) => d.callCount));
   const svg = s('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'Service dependency graph' },
-    s('defs', null, s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, s('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#8a96a3' }))));
+    s('defs', null, s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' }, s('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#8a96a3' }))));
   for (const d of deps) {
     const [x1, y1] = xy.get(d.parent);
     const [x2, y2] = xy.get(d.child);
@@ -147,7 +147,7 @@ function graph(deps, stats, selected, select) {
       const ty = y2 + NH / 2;
       path = `M${sx},${sy} C${sx + GX / 2},${sy} ${tx - GX / 2},${ty} ${tx - 2},${ty}`;
       lx = (sx + tx) / 2;
-      ly = (sy + ty) / 2 - 4;
+      ly = (sy + ty) / 2 - 8;
     } else {
       // Back or same-column edge: arc below.
       const sx = x1 + NW / 2;
