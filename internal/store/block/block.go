@@ -41,8 +41,9 @@ type Block struct {
 	bkt       objstore.Bucket
 	dataName  string
 	cancel    context.CancelFunc
-	// readers pools span readers, whose buffers outlive one lookup.
-	readers sync.Pool
+	// readers and searchBufs pool span readers and search buffers, which
+	// outlive one lookup.
+	readers, searchBufs sync.Pool
 }
 
 // Open reads a block's meta.json, index and Parquet footer.

@@ -170,11 +170,19 @@ func readColumn(ctx context.Context, rg parquet.RowGroup, l leaf, ranges []rowRa
 			if rows <= 0 {
 				return fmt.Errorf("%w: column %d: page of %d rows", ErrCorrupt, l.index, rows)
 			}
+			q := p
 			if rows > remaining {
-				p, rows = p.Slice(0, remaining), remaining
+				q, rows = p.Slice(0, remaining), remaining
 			}
 			remaining -= rows
-			if err := c.appendPage(p); err != nil {
+			err = c.appendPage(q)
+			// The values were copied: hand the page buffers back to the
+			// decoder's pool.
+			if q != p {
+				parquet.Release(q)
+			}
+			parquet.Release(p)
+			if err != nil {
 				return fmt.Errorf("%w: column %d: %w", ErrCorrupt, l.index, err)
 			}
 		}
