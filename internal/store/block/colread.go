@@ -149,6 +149,10 @@ func readColumn(ctx context.Context, rg parquet.RowGroup, l leaf, ranges []rowRa
 	if l.index < 0 || l.index >= len(chunks) {
 		return fmt.Errorf("%w: no column %d", ErrCorrupt, l.index)
 	}
+	if l.maxDef > 0 && emptyChunk(chunks[l.index], rg.NumRows()) {
+		c.appendEmpty(ranges)
+		return nil
+	}
 	pages := chunks[l.index].Pages()
 	defer pages.Close()
 	for _, r := range ranges {
@@ -188,6 +192,29 @@ func readColumn(ctx context.Context, rg parquet.RowGroup, l leaf, ranges []rowRa
 		}
 	}
 	return nil
+}
+
+// emptyChunk reports whether a column chunk of a row group of rows rows
+// holds no value at all: one null (or empty list) slot per row, as its
+// statistics say. Such chunks are not read.
+func emptyChunk(chunk parquet.ColumnChunk, rows int64) bool {
+	nc, ok := chunk.(interface{ NullCount() int64 })
+	return ok && rows > 0 && chunk.NumValues() == rows && nc.NullCount() == rows
+}
+
+// appendEmpty appends one undefined slot per row of ranges, as an empty
+// chunk holds.
+func (c *column) appendEmpty(ranges []rowRange) {
+	for _, r := range ranges {
+		n := int(r.to - r.from)
+		if c.leaf.maxRep > 0 {
+			c.rep = append(c.rep, make([]byte, n)...)
+		}
+		if c.leaf.maxDef > 0 {
+			c.def = append(c.def, make([]byte, n)...)
+		}
+		c.slots += n
+	}
 }
 
 // appendPage appends the levels and values of p. The page's memory is not

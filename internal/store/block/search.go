@@ -143,6 +143,7 @@ func (s *searcher) rowGroup(ctx context.Context, rgi int) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	defer frg.release()
 	e := &rgSearch{s: s, info: info, rg: frg, n: rg.NumRows(), ranges: ranges}
 	e.sel = newBitset(e.n, s.sel)
 	s.sel = e.sel
@@ -366,6 +367,7 @@ func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func
 			}
 			return nil
 		})
+		frg.release()
 		if err != nil {
 			return err
 		}
