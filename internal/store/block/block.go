@@ -41,8 +41,9 @@ type Block struct {
 	bkt       objstore.Bucket
 	dataName  string
 	cancel    context.CancelFunc
-	// readers pools span readers, whose buffers outlive one lookup.
-	readers sync.Pool
+	// readers, searchBufs and fetchBufs pool span readers, search buffers
+	// and fetched bytes, which outlive one lookup.
+	readers, searchBufs, fetchBufs sync.Pool
 }
 
 // Open reads a block's meta.json, index and Parquet footer.
@@ -183,6 +184,7 @@ func (b *Block) FindTrace(ctx context.Context, id model.TraceID) ([]model.Span, 
 		if err != nil {
 			return err
 		}
+		defer rg.release()
 		exact, err := traceRows(ctx, rg, b.cols.traceID, local, id, sr.col(b.cols.traceID))
 		if err != nil || exact.from == exact.to {
 			return err
@@ -245,6 +247,7 @@ func (b *Block) Iter(ctx context.Context, fn func(model.Span) error) error {
 			if err != nil {
 				return err
 			}
+			defer frg.release()
 			return sr.read(ctx, frg, all, func(_ int64, s *model.Span) error {
 				fnErr = fn(*s)
 				return fnErr

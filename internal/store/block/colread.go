@@ -149,6 +149,10 @@ func readColumn(ctx context.Context, rg parquet.RowGroup, l leaf, ranges []rowRa
 	if l.index < 0 || l.index >= len(chunks) {
 		return fmt.Errorf("%w: no column %d", ErrCorrupt, l.index)
 	}
+	if l.maxDef > 0 && emptyChunk(chunks[l.index], rg.NumRows()) {
+		c.appendEmpty(ranges)
+		return nil
+	}
 	pages := chunks[l.index].Pages()
 	defer pages.Close()
 	for _, r := range ranges {
@@ -170,16 +174,47 @@ func readColumn(ctx context.Context, rg parquet.RowGroup, l leaf, ranges []rowRa
 			if rows <= 0 {
 				return fmt.Errorf("%w: column %d: page of %d rows", ErrCorrupt, l.index, rows)
 			}
+			q := p
 			if rows > remaining {
-				p, rows = p.Slice(0, remaining), remaining
+				q, rows = p.Slice(0, remaining), remaining
 			}
 			remaining -= rows
-			if err := c.appendPage(p); err != nil {
+			err = c.appendPage(q)
+			// The values were copied: hand the page buffers back to the
+			// decoder's pool.
+			if q != p {
+				parquet.Release(q)
+			}
+			parquet.Release(p)
+			if err != nil {
 				return fmt.Errorf("%w: column %d: %w", ErrCorrupt, l.index, err)
 			}
 		}
 	}
 	return nil
+}
+
+// emptyChunk reports whether a column chunk of a row group of rows rows
+// holds no value at all: one null (or empty list) slot per row, as its
+// statistics say. Such chunks are not read.
+func emptyChunk(chunk parquet.ColumnChunk, rows int64) bool {
+	nc, ok := chunk.(interface{ NullCount() int64 })
+	return ok && rows > 0 && chunk.NumValues() == rows && nc.NullCount() == rows
+}
+
+// appendEmpty appends one undefined slot per row of ranges, as an empty
+// chunk holds.
+func (c *column) appendEmpty(ranges []rowRange) {
+	for _, r := range ranges {
+		n := int(r.to - r.from)
+		if c.leaf.maxRep > 0 {
+			c.rep = append(c.rep, make([]byte, n)...)
+		}
+		if c.leaf.maxDef > 0 {
+			c.def = append(c.def, make([]byte, n)...)
+		}
+		c.slots += n
+	}
 }
 
 // appendPage appends the levels and values of p. The page's memory is not

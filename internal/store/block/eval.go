@@ -113,6 +113,28 @@ func (j *judge) value(c *column, k int) bool {
 	return ok
 }
 
+// stringJudge returns the verdict of c on a found string value, judged on
+// its bytes: equality and inequality compare with the text of c's value
+// (which is what filter.Condition.MatchValue does for a string attribute),
+// patterns match the bytes, and other operators go through MatchValue.
+func stringJudge(c *filter.Condition) func([]byte) bool {
+	switch c.Op {
+	case filter.OpEq:
+		want := c.Value.AsString()
+		return func(b []byte) bool { return string(b) == want }
+	case filter.OpNotEq:
+		want := c.Value.AsString()
+		return func(b []byte) bool { return string(b) != want }
+	case filter.OpRegex:
+		return func(b []byte) bool { return c.Regexp != nil && c.Regexp.Match(b) }
+	case filter.OpNotRegex:
+		return func(b []byte) bool { return c.Regexp != nil && !c.Regexp.Match(b) }
+	case filter.OpExists:
+		return func([]byte) bool { return true }
+	}
+	return func(b []byte) bool { return c.MatchValue(model.StringValue(view(b))) }
+}
+
 // view returns b as a string without copying; the string must not outlive
 // b nor be kept by the callee (MatchValue keeps nothing).
 func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
@@ -296,7 +318,7 @@ func (e *rgSearch) evalString(ctx context.Context, l leaf, c *filter.Condition) 
 		return err
 	}
 	j := &e.s.judges[0]
-	j.reset(func(b []byte) bool { return matchFound(c, true, model.StringValue(view(b))) })
+	j.reset(stringJudge(c))
 	e.eachFlat(col, func(k int) bool { return k >= 0 && j.value(col, k) })
 	return nil
 }
@@ -398,8 +420,12 @@ func (e *rgSearch) genericHits(ctx context.Context, g *attrLeaves, key string, w
 	h.slot = fillInt32(h.slot, int(e.n), -1)
 	h.typ = fillInt32(h.typ, int(e.n), 0)
 	h.val = fillInt32(h.val, int(e.n), -1)
-	j := &e.s.judges[1]
-	j.reset(func(b []byte) bool { return string(b) == key })
+	// Judge the key of every dictionary entry up front.
+	isKey := e.s.isKey[:0]
+	for i := range keys.dict.len() {
+		isKey = append(isKey, string(keys.dict.at(i)) == key)
+	}
+	e.s.isKey = isKey
 	var needed [4]bool
 	slot, val := 0, 0
 	for _, r := range keys.ranges {
@@ -410,7 +436,7 @@ func (e *rgSearch) genericHits(ctx context.Context, g *attrLeaves, key string, w
 			look := want.has(row)
 			for first := true; slot < keys.slots && (first || keys.rep[slot] != 0); first = false {
 				if keys.defined(slot) {
-					if look && j.value(keys, val) {
+					if look && keyAt(keys, val, isKey, key) {
 						look = false
 						t := typ.i32[val]
 						h.slot[row], h.typ[row] = int32(slot), t
@@ -461,6 +487,15 @@ func (e *rgSearch) genericHits(ctx context.Context, g *attrLeaves, key string, w
 		}
 	}
 	return h, nil
+}
+
+// keyAt reports whether key value k of keys is key; isKey holds the answer
+// for each dictionary entry.
+func keyAt(keys *column, k int, isKey []bool, key string) bool {
+	if id := keys.ids[k]; id >= 0 {
+		return isKey[id]
+	}
+	return string(keys.plain.at(int(^keys.ids[k]))) == key
 }
 
 func fillInt32(buf []int32, n int, v int32) []int32 {
@@ -553,7 +588,7 @@ func (e *rgSearch) evalAttr(ctx context.Context, c *filter.Condition) error {
 	b, s := e.s.b, e.s
 	notFound := matchFound(c, false, model.Value{})
 	strJudge := func(j *judge) *judge {
-		j.reset(func(b []byte) bool { return matchFound(c, true, model.StringValue(view(b))) })
+		j.reset(stringJudge(c))
 		return j
 	}
 	pend := newBitset(e.n, s.pend)

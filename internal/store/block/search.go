@@ -36,8 +36,8 @@ func (b *Block) Search(ctx context.Context, req *filter.Request, fn func(filter.
 	if req.StartUnixNano != 0 && b.meta.MaxTimeUnixNano < req.StartUnixNano {
 		return nil
 	}
-	s := &searcher{b: b, req: req, fn: fn, cols: make([]column, b.cols.numLeaves)}
-	s.order = conditionOrder(req)
+	s := &searcher{b: b, req: req, fn: fn, order: conditionOrder(req), searchBuffers: b.searchBuffers()}
+	defer b.searchBufs.Put(s.searchBuffers)
 	for rgi := range b.file.RowGroups() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -87,19 +87,32 @@ type searcher struct {
 	req   *filter.Request
 	fn    func(filter.Match) bool
 	order []int // conditions in evaluation order
-
-	// buffers reused across row groups
-	cols           []column // by leaf index
-	judges         [4]judge
-	hits           attrHits
-	sel, pend      bitset
-	dedIdx, svcIdx []int32
-	sr             *spanReader
+	*searchBuffers
 
 	// top holds the best candidates of a search with a limit.
 	top candidateHeap
 	// cur is the trace being collected by a search without a limit.
 	cur *filter.Match
+}
+
+// searchBuffers are the buffers of a search, reused across row groups and,
+// through the block's pool, across searches.
+type searchBuffers struct {
+	cols           []column // by leaf index
+	judges         [4]judge
+	hits           attrHits
+	sel, pend      bitset
+	dedIdx, svcIdx []int32
+	isKey          []bool
+	sr             *spanReader
+}
+
+// searchBuffers returns search buffers from the block's pool.
+func (b *Block) searchBuffers() *searchBuffers {
+	if sb, ok := b.searchBufs.Get().(*searchBuffers); ok {
+		return sb
+	}
+	return &searchBuffers{cols: make([]column, b.cols.numLeaves), sr: newSpanReader(&b.cols, b.dedicated)}
 }
 
 // colBuf returns the searcher's buffer for leaf l.
@@ -130,6 +143,7 @@ func (s *searcher) rowGroup(ctx context.Context, rgi int) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	defer frg.release()
 	e := &rgSearch{s: s, info: info, rg: frg, n: rg.NumRows(), ranges: ranges}
 	e.sel = newBitset(e.n, s.sel)
 	s.sel = e.sel
@@ -325,9 +339,6 @@ const buildGap = 64
 // and calls fn with each, in row order. It reads a batch of runs at a time,
 // so that a search that stops early reads little.
 func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func(int64, *model.Span) error) error {
-	if s.sr == nil {
-		s.sr = newSpanReader(&s.b.cols, s.b.dedicated)
-	}
 	var runs []rowRange
 	for _, row := range rows {
 		if n := len(runs); n > 0 && row <= runs[n-1].to+buildGap {
@@ -356,6 +367,7 @@ func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func
 			}
 			return nil
 		})
+		frg.release()
 		if err != nil {
 			return err
 		}
