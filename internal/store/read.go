@@ -48,6 +48,9 @@ func (s *Store) FindTrace(ctx context.Context, tenant string, id model.TraceID) 
 		}
 		found, err := b.FindTrace(ctx, id)
 		if err != nil {
+			if s.skipFailedBlock(ctx, b, err) {
+				continue
+			}
 			return nil, fmt.Errorf("block %s: %w", b.Meta().ID, err)
 		}
 		spans = append(spans, found...)
@@ -126,6 +129,9 @@ func (s *Store) Search(ctx context.Context, tenant string, req filter.Request, f
 		// the limit: the newest traces may come last. The query layer keeps
 		// this bounded by searching newest-first time windows.
 		if err := b.Search(ctx, &unlimited, collect); err != nil {
+			if s.skipFailedBlock(ctx, b, err) {
+				continue
+			}
 			return fmt.Errorf("search block %s: %w", m.ID, err)
 		}
 	}
