@@ -6,6 +6,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/jaegertracing/jaeger-idl v0.13.1
 	github.com/klauspost/compress v1.20.3
+	github.com/minio/minio-go/v7 v7.0.93
 	github.com/open-telemetry/opentelemetry-collector-contrib/pkg/translator/jaeger v0.164.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/pkg/translator/zipkin v0.164.0
 	github.com/parquet-go/parquet-go v0.32.0
@@ -89,7 +90,6 @@ require (
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/minio/crc64nvme v1.0.1 // indirect
 	github.com/minio/md5-simd v1.1.2 // indirect
-	github.com/minio/minio-go/v7 v7.0.93 // indirect
 	github.com/mitchellh/mapstructure v1.4.3 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.3-0.20250322232337-35a7c28c31ee // indirect

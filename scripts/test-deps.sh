@@ -19,3 +19,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq "${missing[@]}"
 fi
 (cd test/browser && npm ci --no-audit --no-fund --loglevel=error)
+
+# MinIO, the S3-compatible server the object-storage tests run against
+# (internal/store/storetest and test/e2e start it on a loopback port). It is
+# a Go module, built from source into bin/ (gitignored) at a pinned version.
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c # commit of 2026-02-12
+if [ ! -x bin/minio ]; then
+  echo "test-deps: building minio ${MINIO_VERSION} into bin/"
+  GOBIN="$PWD/bin" go install "github.com/minio/minio@${MINIO_VERSION}"
+fi

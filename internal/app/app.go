@@ -30,6 +30,7 @@ import (
 	"waymark/internal/store"
 	"waymark/internal/store/block"
 	"waymark/internal/store/bucket"
+	"waymark/internal/store/compact"
 	"waymark/internal/telemetry"
 	"waymark/internal/ui"
 )
@@ -82,9 +83,15 @@ func Start(ctx context.Context, role Role, cfg config.Config, log *slog.Logger) 
 		HeadMaxAge:      cfg.Storage.Head.MaxAge.D(),
 		MaxPendingBytes: int64(cfg.Receivers.MaxPendingBytes),
 		Retention:       cfg.Storage.Retention.D(),
-		Block:           block.WriteOptions{RowGroupSpans: cfg.Storage.Block.RowGroupSpans, DedicatedAttributes: cfg.Storage.Block.DedicatedAttributes},
-		Registerer:      a.reg,
-		Logger:          log.With("component", "store"),
+		TenantRetention: tenantRetention(cfg.Storage.TenantRetention),
+		MaxDiskBytes:    int64(cfg.Storage.MaxDiskBytes),
+		Compaction: compact.Options{Window: cfg.Storage.Compaction.Window.D(), MaxBlockSpans: int64(cfg.Storage.Compaction.MaxBlockSpans),
+			Grace: max(compact.DefaultGrace, 2*cfg.Storage.Head.MaxAge.D())},
+		CompactionInterval: compactionInterval(cfg.Storage.Compaction.Interval),
+		ReplacedBlockDelay: 2 * cfg.Query.Timeout.D(),
+		Block:              block.WriteOptions{RowGroupSpans: cfg.Storage.Block.RowGroupSpans, DedicatedAttributes: cfg.Storage.Block.DedicatedAttributes},
+		Registerer:         a.reg,
+		Logger:             log.With("component", "store"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -288,4 +295,22 @@ func (a *App) shutdown(ctx context.Context) error {
 	}
 	a.log.Info("stopped")
 	return errors.Join(errs...)
+}
+
+// tenantRetention converts the configured per-tenant retention.
+func tenantRetention(m config.TenantDurations) map[string]time.Duration {
+	out := make(map[string]time.Duration, len(m))
+	for tenant, d := range m {
+		out[tenant] = d.D()
+	}
+	return out
+}
+
+// compactionInterval maps the configured interval, where 0 disables
+// compaction, to the store's option, where a negative value does.
+func compactionInterval(d config.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d.D()
 }

@@ -48,6 +48,9 @@ func (s *Store) FindTrace(ctx context.Context, tenant string, id model.TraceID) 
 		}
 		found, err := b.FindTrace(ctx, id)
 		if err != nil {
+			if s.skipFailedBlock(ctx, b, err) {
+				continue
+			}
 			return nil, fmt.Errorf("block %s: %w", b.Meta().ID, err)
 		}
 		spans = append(spans, found...)
@@ -121,6 +124,9 @@ func (s *Store) Search(ctx context.Context, tenant string, req filter.Request, f
 			}
 		}
 		if err := b.Search(ctx, &req, collect); err != nil {
+			if s.skipFailedBlock(ctx, b, err) {
+				continue
+			}
 			return fmt.Errorf("search block %s: %w", m.ID, err)
 		}
 	}
