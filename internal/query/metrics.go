@@ -94,8 +94,11 @@ func DefaultMetricsStep(startUnixNano, endUnixNano uint64) uint64 {
 
 // QueryRange runs a TraceQL metrics query. Every trace with a span that
 // may match in the range is read whole and evaluated, so structural
-// operators and pipeline stages are exact; each span the query matches is
-// then counted in the step its start time falls in.
+// operators, pipeline stages and trace-level intrinsics are exact; each
+// span the query matches is then counted in the step its start time falls
+// in. A query whose search part is one spanset filter needing nothing but
+// the span itself takes a faster path with the same result: it evaluates
+// the spans that storage matches, without reading whole traces.
 //
 // Steps are aligned to multiples of the step, as Tempo aligns them: the
 // sample stamped T covers span starts in (T−step, T], from the first T at
@@ -132,6 +135,13 @@ func (q *Querier) QueryRange(ctx context.Context, tenant string, req MetricsRequ
 		return MetricsResult{}, err
 	}
 	var res MetricsResult
+	if q.spanPath && spanLocal(req.Query) {
+		if err := q.observeSpans(ctx, tenant, creq, req.Query, agg, &res); err != nil {
+			return MetricsResult{}, err
+		}
+		res.Series = agg.result()
+		return res, nil
+	}
 	err = q.searchNewestFirst(ctx, tenant, creq, func(match filter.Match) (bool, error) {
 		if res.InspectedTraces%256 == 0 {
 			if err := ctx.Err(); err != nil {

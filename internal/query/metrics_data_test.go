@@ -76,24 +76,64 @@ func metricsDataset(n int, base, gap uint64) []genTrace {
 	return out
 }
 
-// openMetricsStore stores traces for tenant "t": a third of the traces
-// whole and the roots of another third go into a block, the rest stays
-// in the head, so many traces are split between the two. Tenant "other"
-// gets a copy of everything, which "t" must never see.
-func openMetricsStore(t testing.TB, traces []genTrace, opts Options) *Querier {
+// openStore opens an empty store in a temporary directory.
+func openStore(t testing.TB) *store.Store {
 	t.Helper()
-	ctx := context.Background()
 	dir := t.TempDir()
 	bkt, err := filesystem.NewBucket(dir + "/blocks")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The data is from 2023: keep the store's retention from deleting it.
-	st, err := store.Open(ctx, store.Options{Dir: dir, Bucket: bkt, HeadMaxAge: time.Hour, Retention: 10 * 365 * 24 * time.Hour})
+	st, err := store.Open(context.Background(), store.Options{Dir: dir, Bucket: bkt, HeadMaxAge: time.Hour, Retention: 10 * 365 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// consume stores spans for tenant in batches of at most 5,000.
+func consume(t testing.TB, st *store.Store, tenant string, spans []model.Span) {
+	t.Helper()
+	for len(spans) > 0 {
+		n := min(len(spans), 5000)
+		if err := st.Consume(context.Background(), model.Batch{Tenant: tenant, Spans: spans[:n]}); err != nil {
+			t.Fatal(err)
+		}
+		spans = spans[n:]
+	}
+}
+
+// openTimeOrderedStore stores traces for tenant "t" as a live system
+// would: in time order, with the head cut into a block after every cut of
+// trace start time, the last part left in the head.
+func openTimeOrderedStore(t testing.TB, traces []genTrace, cut time.Duration) *Querier {
+	t.Helper()
+	st := openStore(t)
+	var pending []model.Span
+	next := traces[0][0].StartTimeUnixNano + uint64(cut)
+	for _, tr := range traces {
+		if tr[0].StartTimeUnixNano >= next {
+			consume(t, st, "t", pending)
+			if err := st.CutHead(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			pending, next = pending[:0], next+uint64(cut)
+		}
+		pending = append(pending, tr...)
+	}
+	consume(t, st, "t", pending)
+	return New(st, Options{})
+}
+
+// openMetricsStore stores traces for tenant "t": a third of the traces
+// whole and the roots of another third go into a block, the rest stays
+// in the head, so many traces are split between the two. Tenant "other"
+// gets a copy of everything, which "t" must never see.
+func openMetricsStore(t testing.TB, traces []genTrace, opts Options) *Querier {
+	t.Helper()
+	st := openStore(t)
 	var first, second []model.Span
 	for i, tr := range traces {
 		switch i % 3 {
@@ -106,21 +146,12 @@ func openMetricsStore(t testing.TB, traces []genTrace, opts Options) *Querier {
 			second = append(second, tr...)
 		}
 	}
-	consume := func(tenant string, spans []model.Span) {
-		for len(spans) > 0 {
-			n := min(len(spans), 5000)
-			if err := st.Consume(ctx, model.Batch{Tenant: tenant, Spans: spans[:n]}); err != nil {
-				t.Fatal(err)
-			}
-			spans = spans[n:]
-		}
-	}
-	consume("t", first)
-	consume("other", first)
-	if err := st.CutHead(ctx); err != nil {
+	consume(t, st, "t", first)
+	consume(t, st, "other", first)
+	if err := st.CutHead(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	consume("t", second)
-	consume("other", second)
+	consume(t, st, "t", second)
+	consume(t, st, "other", second)
 	return New(st, opts)
 }

@@ -120,6 +120,8 @@ func metricsCases() []metricsCase {
 func TestQueryRangeMatchesPlainGo(t *testing.T) {
 	traces := metricsDataset(600, metricsBase, uint64(time.Second))
 	q := openMetricsStore(t, traces, Options{})
+	wholeTraces := *q
+	wholeTraces.spanPath = false
 	start := metricsBase + uint64(65*time.Second) + 123
 	end := metricsBase + uint64(8*time.Minute+2*time.Second)
 	for _, c := range metricsCases() {
@@ -133,22 +135,30 @@ func TestQueryRangeMatchesPlainGo(t *testing.T) {
 			if c.defaultStep != 0 {
 				req.StepNano, step = 0, uint64(c.defaultStep)
 			}
-			res, err := q.QueryRange(context.Background(), "t", req)
-			if err != nil {
-				t.Fatal(err)
-			}
 			want := expectedSeries(c, traces, start, end, step)
 			if len(want) == 0 {
 				t.Fatal("the case expects no series; it tests nothing")
 			}
-			compareSeries(t, seriesMap(res.Series), want)
-			if res.InspectedTraces == 0 || res.InspectedSpans < res.InspectedTraces {
-				t.Errorf("inspected %d traces, %d spans", res.InspectedTraces, res.InspectedSpans)
+			// Span-local queries take the span path; check the whole-trace
+			// path gives the same answer.
+			paths := map[string]*Querier{"whole_traces": &wholeTraces}
+			if spanLocal(tq) {
+				paths["spans"] = q
 			}
-			if !sort.SliceIsSorted(res.Series, func(i, j int) bool {
-				return compareLabels(res.Series[i].Labels, res.Series[j].Labels) < 0
-			}) {
-				t.Error("series are not sorted by labels")
+			for path, pq := range paths {
+				res, err := pq.QueryRange(context.Background(), "t", req)
+				if err != nil {
+					t.Fatalf("%s: %v", path, err)
+				}
+				compareSeries(t, path, seriesMap(res.Series), want)
+				if res.InspectedTraces == 0 || res.InspectedSpans < res.InspectedTraces {
+					t.Errorf("%s: inspected %d traces, %d spans", path, res.InspectedTraces, res.InspectedSpans)
+				}
+				if !sort.SliceIsSorted(res.Series, func(i, j int) bool {
+					return compareLabels(res.Series[i].Labels, res.Series[j].Labels) < 0
+				}) {
+					t.Errorf("%s: series are not sorted by labels", path)
+				}
 			}
 		})
 	}
@@ -313,27 +323,27 @@ func seriesMap(series []MetricsSeries) map[string][]MetricsSample {
 	return out
 }
 
-func compareSeries(t *testing.T, got, want map[string][]MetricsSample) {
+func compareSeries(t *testing.T, path string, got, want map[string][]MetricsSample) {
 	t.Helper()
 	for key, w := range want {
 		g, ok := got[key]
 		if !ok {
-			t.Errorf("missing series {%s}", key)
+			t.Errorf("%s: missing series {%s}", path, key)
 			continue
 		}
 		if len(g) != len(w) {
-			t.Errorf("series {%s}: %d samples, want %d:\n got %v\nwant %v", key, len(g), len(w), g, w)
+			t.Errorf("%s: series {%s}: %d samples, want %d:\n got %v\nwant %v", path, key, len(g), len(w), g, w)
 			continue
 		}
 		for i := range w {
 			if g[i].TimestampUnixMilli != w[i].TimestampUnixMilli || !close(g[i].Value, w[i].Value) {
-				t.Errorf("series {%s} sample %d = %v, want %v", key, i, g[i], w[i])
+				t.Errorf("%s: series {%s} sample %d = %v, want %v", path, key, i, g[i], w[i])
 			}
 		}
 	}
 	for key := range got {
 		if _, ok := want[key]; !ok {
-			t.Errorf("unexpected series {%s}: %v", key, got[key])
+			t.Errorf("%s: unexpected series {%s}: %v", path, key, got[key])
 		}
 	}
 }
@@ -469,6 +479,35 @@ func TestDefaultMetricsStep(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := DefaultMetricsStep(metricsBase, metricsBase+uint64(tc.r)); got != uint64(tc.want) {
 				t.Errorf("DefaultMetricsStep(%s) = %s, want %s", tc.r, time.Duration(got), tc.want)
+			}
+		})
+	}
+}
+
+func TestSpanLocal(t *testing.T) {
+	for _, tc := range []struct {
+		query string
+		want  bool
+	}{
+		{`{ } | rate()`, true},
+		{`{ status = error && span.http.status_code >= 500 } | rate() by (resource.service.name, span:id)`, true},
+		{`{ !(duration > 1s) || .dc = "x" } | quantile_over_time(duration, .9) by (span:parentID)`, true},
+		{`{ trace:rootService = "a" } | rate()`, false},
+		{`{ } | rate() by (trace:rootName)`, false},
+		{`{ } | avg_over_time(trace:duration)`, false},
+		{`{ span:childCount > 2 } | rate()`, false},
+		{`{ } > { } | rate()`, false},
+		{`{ } && { } | rate()`, false},
+		{`{ } | count() > 2 | rate()`, false},
+		{`{ } | by(resource.service.name) | rate()`, false},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			tq, err := traceql.Parse(tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := spanLocal(tq); got != tc.want {
+				t.Errorf("spanLocal = %v, want %v", got, tc.want)
 			}
 		})
 	}

@@ -16,6 +16,9 @@ type Querier struct {
 	store     *store.Store
 	lookback  time.Duration
 	maxSeries int
+	// spanPath lets span-local metrics queries skip whole-trace reads;
+	// tests turn it off to check both paths agree.
+	spanPath bool
 }
 
 // Options configures a Querier.
@@ -35,7 +38,7 @@ func New(s *store.Store, opts Options) *Querier {
 	if opts.MaxMetricsSeries <= 0 {
 		opts.MaxMetricsSeries = DefaultMaxMetricsSeries
 	}
-	return &Querier{store: s, lookback: opts.DefaultLookback, maxSeries: opts.MaxMetricsSeries}
+	return &Querier{store: s, lookback: opts.DefaultLookback, maxSeries: opts.MaxMetricsSeries, spanPath: true}
 }
 
 // FindTrace returns every span of trace id, or an error wrapping

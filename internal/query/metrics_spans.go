@@ -1,0 +1,101 @@
+package query
+
+import (
+	"context"
+	"fmt"
+
+	"waymark/internal/query/traceql"
+	"waymark/internal/store/filter"
+)
+
+// spanWindow is the span start range one storage read covers on the span
+// path; it bounds the matched spans held in memory at once.
+const spanWindow = uint64(firstWindow)
+
+// spanLocal reports whether a metrics query decides each span alone: its
+// search part is one spanset filter, and no field that the filter, by()
+// or the function reads depends on other spans of the trace (the
+// trace-level intrinsics and span:childCount do).
+func spanLocal(tq *traceql.Query) bool {
+	if tq.Pipeline == nil || len(tq.Pipeline.Stages) != 1 {
+		return false
+	}
+	f, ok := tq.Pipeline.Stages[0].(*traceql.SpansetFilter)
+	if !ok || !localExpr(f.Expr) {
+		return false
+	}
+	m := tq.Metrics
+	for _, by := range m.By {
+		if !localField(by) {
+			return false
+		}
+	}
+	return m.Field == nil || localField(m.Field)
+}
+
+func localExpr(x traceql.Expr) bool {
+	switch x := x.(type) {
+	case nil, *traceql.Static:
+		return true
+	case *traceql.Field:
+		return localField(x)
+	case *traceql.UnaryExpr:
+		return localExpr(x.Expr)
+	case *traceql.BinaryExpr:
+		return localExpr(x.LHS) && localExpr(x.RHS)
+	}
+	return false
+}
+
+func localField(f *traceql.Field) bool {
+	switch f.Intrinsic {
+	case traceql.IntrinsicTraceDuration, traceql.IntrinsicTraceRootName, traceql.IntrinsicTraceRootService,
+		traceql.IntrinsicChildCount:
+		return false
+	}
+	return true
+}
+
+// observeSpans feeds agg every span in req's range that matches req's
+// conditions and the query, reading storage a window at a time. Each
+// window's spans come merged per trace from every source, so a span is
+// seen once however its trace is stored.
+func (q *Querier) observeSpans(ctx context.Context, tenant string, req filter.Request, tq *traceql.Query, agg *aggregator, res *MetricsResult) error {
+	for from := req.StartUnixNano; from <= req.EndUnixNano; {
+		w := req
+		w.StartUnixNano = from
+		if req.EndUnixNano-from >= spanWindow {
+			w.EndUnixNano = from + spanWindow - 1
+		}
+		search := func(fn func(filter.Match) bool) error { return q.store.SearchSpans(ctx, tenant, w, fn) }
+		err := searchEach(search, func(m filter.Match) error {
+			res.InspectedTraces++
+			res.InspectedSpans += uint64(len(m.Spans))
+			if err := tq.Observe(m.Spans, agg.fields, agg.observe); err != nil {
+				return fmt.Errorf("trace %s: %w", m.TraceID, err)
+			}
+			return agg.err
+		})
+		if err != nil {
+			return err
+		}
+		if w.EndUnixNano == req.EndUnixNano {
+			return nil
+		}
+		from = w.EndUnixNano + 1
+	}
+	return nil
+}
+
+// searchEach runs a store search with fn, stopping at fn's first error and
+// returning it.
+func searchEach(search func(func(filter.Match) bool) error, fn func(filter.Match) error) error {
+	var ferr error
+	if err := search(func(m filter.Match) bool {
+		ferr = fn(m)
+		return ferr == nil
+	}); err != nil {
+		return err
+	}
+	return ferr
+}
