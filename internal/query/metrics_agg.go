@@ -102,7 +102,7 @@ func (a *aggregator) observe(span *model.Span, values []traceql.Static) {
 	s := a.series[string(a.key)]
 	if s == nil {
 		if len(a.series) >= a.maxSeries {
-			a.err = fmt.Errorf("%w: more than %d series; group by fewer fields or filter more", ErrInvalidRequest, a.maxSeries)
+			a.err = a.tooManySeries()
 			return
 		}
 		s = a.newSeries(values[:nBy], x)
@@ -122,8 +122,52 @@ func (a *aggregator) observe(span *model.Span, values []traceql.Static) {
 			s.acc[step] = x
 		}
 	case traceql.MetricsQuantileOverTime:
-		s.hist[step] = addLog2(s.hist[step], x)
+		s.hist[step] = addLog2(s.hist[step], x, 1)
 	}
+}
+
+// merge adds the series of o, an aggregator of the same query and grid,
+// to a's.
+func (a *aggregator) merge(o *aggregator) {
+	if a.err == nil {
+		a.err = o.err
+	}
+	for key, s := range o.series {
+		d := a.series[key]
+		if d == nil {
+			if len(a.series) >= a.maxSeries && a.err == nil {
+				a.err = a.tooManySeries()
+			}
+			a.series[key] = s
+			continue
+		}
+		for i, n := range s.n {
+			if n == 0 {
+				continue
+			}
+			switch a.m.Func {
+			case traceql.MetricsSumOverTime, traceql.MetricsAvgOverTime:
+				d.acc[i] += s.acc[i]
+			case traceql.MetricsMinOverTime:
+				if d.n[i] == 0 || s.acc[i] < d.acc[i] {
+					d.acc[i] = s.acc[i]
+				}
+			case traceql.MetricsMaxOverTime:
+				if d.n[i] == 0 || s.acc[i] > d.acc[i] {
+					d.acc[i] = s.acc[i]
+				}
+			case traceql.MetricsQuantileOverTime:
+				for _, b := range s.hist[i] {
+					d.hist[i] = addLog2(d.hist[i], b.max, b.n)
+				}
+			}
+			d.n[i] += n
+		}
+	}
+}
+
+func (a *aggregator) tooManySeries() error {
+	return fmt.Errorf("%w: more than %d series; group by fewer fields or filter more", ErrInvalidRequest, a.maxSeries)
 }
 
 func (a *aggregator) newSeries(by []traceql.Static, bucket float64) *series {
@@ -192,14 +236,15 @@ func log2Bucket(v traceql.Static) (float64, bool) {
 	return 0, false
 }
 
-func addLog2(h []log2Count, max float64) []log2Count {
+// addLog2 adds n values to the bucket bounded by max.
+func addLog2(h []log2Count, max float64, n uint64) []log2Count {
 	for i := range h {
 		if h[i].max == max {
-			h[i].n++
+			h[i].n += n
 			return h
 		}
 	}
-	return append(h, log2Count{max: max, n: 1})
+	return append(h, log2Count{max: max, n: n})
 }
 
 // log2Quantile returns quantile p of a log2 histogram sorted by bucket, as

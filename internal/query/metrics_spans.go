@@ -2,7 +2,11 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"waymark/internal/query/traceql"
 	"waymark/internal/store/filter"
@@ -57,34 +61,96 @@ func localField(f *traceql.Field) bool {
 }
 
 // observeSpans feeds agg every span in req's range that matches req's
-// conditions and the query, reading storage a window at a time. Each
-// window's spans come merged per trace from every source, so a span is
-// seen once however its trace is stored.
+// conditions and the query, reading storage a window at a time, with one
+// worker per CPU each folding its windows into its own aggregator, merged
+// into agg at the end. Each window's spans come merged per trace from
+// every source, so a span is seen once however its trace is stored.
 func (q *Querier) observeSpans(ctx context.Context, tenant string, req filter.Request, tq *traceql.Query, agg *aggregator, res *MetricsResult) error {
-	for from := req.StartUnixNano; from <= req.EndUnixNano; {
+	windows := spanWindows(req)
+	workers := max(min(runtime.GOMAXPROCS(0), len(windows)), 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	parts := make([]*aggregator, workers)
+	stats := make([]MetricsResult, workers)
+	errs := make([]error, workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		parts[w] = agg
+		if w > 0 {
+			parts[w] = newAggregator(agg.m, agg.g, agg.maxSeries)
+		}
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(windows); i = int(next.Add(1) - 1) {
+				if err := q.observeWindow(ctx, tenant, windows[i], tq, parts[w], &stats[w]); err != nil {
+					errs[w] = err
+					cancel()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := firstError(errs); err != nil {
+		return err
+	}
+	for w := range workers {
+		res.InspectedTraces += stats[w].InspectedTraces
+		res.InspectedSpans += stats[w].InspectedSpans
+		if w > 0 {
+			agg.merge(parts[w])
+		}
+	}
+	return agg.err
+}
+
+// spanWindows cuts req's range into requests of spanWindow each.
+func spanWindows(req filter.Request) []filter.Request {
+	var out []filter.Request
+	for from := req.StartUnixNano; ; {
 		w := req
 		w.StartUnixNano = from
 		if req.EndUnixNano-from >= spanWindow {
 			w.EndUnixNano = from + spanWindow - 1
 		}
-		search := func(fn func(filter.Match) bool) error { return q.store.SearchSpans(ctx, tenant, w, fn) }
-		err := searchEach(search, func(m filter.Match) error {
-			res.InspectedTraces++
-			res.InspectedSpans += uint64(len(m.Spans))
-			if err := tq.Observe(m.Spans, agg.fields, agg.observe); err != nil {
-				return fmt.Errorf("trace %s: %w", m.TraceID, err)
-			}
-			return agg.err
-		})
-		if err != nil {
-			return err
-		}
+		out = append(out, w)
 		if w.EndUnixNano == req.EndUnixNano {
-			return nil
+			return out
 		}
 		from = w.EndUnixNano + 1
 	}
-	return nil
+}
+
+// observeWindow feeds agg the matching spans of one window.
+func (q *Querier) observeWindow(ctx context.Context, tenant string, w filter.Request, tq *traceql.Query, agg *aggregator, res *MetricsResult) error {
+	search := func(fn func(filter.Match) bool) error { return q.store.SearchSpans(ctx, tenant, w, fn) }
+	return searchEach(search, func(m filter.Match) error {
+		res.InspectedTraces++
+		res.InspectedSpans += uint64(len(m.Spans))
+		if err := tq.Observe(m.Spans, agg.fields, agg.observe); err != nil {
+			return fmt.Errorf("trace %s: %w", m.TraceID, err)
+		}
+		return agg.err
+	})
+}
+
+// firstError returns the first error that is not a cancellation, or else
+// the first error: workers stopped because another failed report
+// context.Canceled, which must not hide the cause.
+func firstError(errs []error) error {
+	var first error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, context.Canceled) {
+			return err
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // searchEach runs a store search with fn, stopping at fn's first error and
