@@ -115,7 +115,8 @@ func DefaultMetricsStep(startUnixNano, endUnixNano uint64) uint64 {
 // the series; the other functions have no sample there. A comparison
 // filter drops the samples that fail it; topk(n)/bottomk(n) keep, at each
 // step, the n series with the highest (lowest) values. Series left without
-// samples are dropped.
+// samples are dropped. An instant query has one step: span starts in
+// [start, end], its rate per second of the whole range.
 func (q *Querier) QueryRange(ctx context.Context, tenant string, req MetricsRequest) (MetricsResult, error) {
 	if req.Query == nil || !req.Query.IsMetrics() {
 		return MetricsResult{}, fmt.Errorf("%w: not a metrics query", ErrInvalidRequest)
