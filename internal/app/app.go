@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -16,16 +17,21 @@ import (
 	_ "google.golang.org/grpc/encoding/gzip" // OTLP and Jaeger gRPC senders may gzip
 
 	"waymark/internal/api/jaegerapi"
+	"waymark/internal/api/jaegergrpc"
 	"waymark/internal/api/tempoapi"
+	"waymark/internal/api/uiapi"
+	"waymark/internal/api/zipkinapi"
 	"waymark/internal/config"
 	"waymark/internal/query"
 	"waymark/internal/receive"
+	"waymark/internal/receive/jaeger"
 	"waymark/internal/receive/otlp"
 	"waymark/internal/receive/zipkin"
 	"waymark/internal/store"
 	"waymark/internal/store/block"
 	"waymark/internal/store/bucket"
 	"waymark/internal/telemetry"
+	"waymark/internal/ui"
 )
 
 // Role selects what a process runs.
@@ -47,6 +53,7 @@ type App struct {
 
 	httpServers []*http.Server
 	grpcServers []*grpc.Server
+	udpStops    []func()
 	serveErrs   chan error
 	wg          sync.WaitGroup
 	// Addrs maps a listener name ("otlp_grpc", "jaeger_query", ...) to its bound address.
@@ -145,6 +152,31 @@ func (a *App) serveGRPC(name, key string, port int, register func(*grpc.Server))
 	return nil
 }
 
+// serveUDP starts a Jaeger agent UDP listener (compact or binary Thrift).
+func (a *App) serveUDP(name, key string, port int, compact bool, ropts receive.Options) error {
+	if port == 0 {
+		return nil
+	}
+	addr := net.JoinHostPort(a.cfg.Listen.Address, strconv.Itoa(port))
+	conn, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: listen on udp %s (set %s): %w", name, addr, key, err)
+	}
+	a.Addrs[name] = conn.LocalAddr()
+	a.log.Info("listening", "listener", name, "address", "udp "+conn.LocalAddr().String())
+	srv := jaeger.NewUDPServer(conn, compact, a.store, ropts)
+	ctx, cancel := context.WithCancel(context.Background())
+	a.udpStops = append(a.udpStops, func() { cancel(); _ = conn.Close() })
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := srv.Serve(ctx); err != nil && ctx.Err() == nil {
+			a.serveErrs <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+	return nil
+}
+
 func (a *App) startListeners() error {
 	cfg := a.cfg
 	ropts := receive.Options{
@@ -162,17 +194,41 @@ func (a *App) startListeners() error {
 		return err
 	}
 
+	q := query.New(a.store, query.Options{DefaultLookback: cfg.Query.DefaultLookback.D()})
+
+	// The Zipkin port serves the receiver (POST /api/v1/spans, /api/v2/spans)
+	// and the query API's GET routes under /api/v2/.
 	zipkinMux := http.NewServeMux()
 	zipkinMux.Handle("/api/", zipkin.NewHTTPHandler(a.store, ropts))
+	zipkinMux.Handle("GET /api/v2/", zipkinapi.NewHandler(q, zipkinapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Registerer: a.reg, Logger: a.log.With("component", "zipkin_api")}))
 	if err := a.serveHTTP("zipkin", "receivers.zipkin_port", cfg.Receivers.ZipkinPort, zipkinMux); err != nil {
 		return err
 	}
 
-	q := query.New(a.store, query.Options{DefaultLookback: cfg.Query.DefaultLookback.D()})
+	if err := a.serveHTTP("jaeger_thrift_http", "receivers.jaeger_thrift_http_port", cfg.Receivers.JaegerThriftHTTPPort, jaeger.NewThriftHTTPHandler(a.store, ropts)); err != nil {
+		return err
+	}
+	if err := a.serveGRPC("jaeger_grpc", "receivers.jaeger_grpc_port", cfg.Receivers.JaegerGRPCPort, func(s *grpc.Server) {
+		jaeger.RegisterGRPC(s, a.store, ropts)
+	}); err != nil {
+		return err
+	}
+	if err := a.serveUDP("jaeger_compact", "receivers.jaeger_compact_port", cfg.Receivers.JaegerCompactPort, true, ropts); err != nil {
+		return err
+	}
+	if err := a.serveUDP("jaeger_binary", "receivers.jaeger_binary_port", cfg.Receivers.JaegerBinaryPort, false, ropts); err != nil {
+		return err
+	}
+
 	mux := http.NewServeMux()
 	mux.Handle("/api/", jaegerapi.NewHandler(q, jaegerapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Registerer: a.reg, Logger: a.log.With("component", "jaeger_api")}))
 	mux.Handle("/metrics", telemetry.MetricsHandler(a.reg))
 	mux.Handle("/ready", a.ready)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/api/waymark/", uiapi.NewHandler(q, uiapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Registerer: a.reg, Logger: a.log.With("component", "ui_api")}))
+	mux.Handle("/", ui.Handler(ui.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Logger: a.log.With("component", "ui")}))
 	if err := a.serveHTTP("jaeger_query", "query.jaeger_port", cfg.Query.JaegerPort, mux); err != nil {
 		return err
 	}
@@ -181,7 +237,13 @@ func (a *App) startListeners() error {
 	tempo.Handle("/api/", tempoapi.NewHandler(q, tempoapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Logger: a.log.With("component", "tempo_api")}))
 	tempo.Handle("/metrics", telemetry.MetricsHandler(a.reg))
 	tempo.Handle("/ready", a.ready)
-	return a.serveHTTP("tempo_query", "query.tempo_port", cfg.Query.TempoPort, tempo)
+	if err := a.serveHTTP("tempo_query", "query.tempo_port", cfg.Query.TempoPort, tempo); err != nil {
+		return err
+	}
+
+	return a.serveGRPC("jaeger_grpc_query", "query.jaeger_grpc_port", cfg.Query.JaegerGRPCPort, func(s *grpc.Server) {
+		jaegergrpc.Register(s, q, jaegergrpc.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Registerer: a.reg, Logger: a.log.With("component", "jaeger_grpc_query")})
+	})
 }
 
 // Wait blocks until ctx is done or a listener fails, then shuts down.
@@ -211,6 +273,9 @@ func (a *App) shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			s.Stop()
 		}
+	}
+	for _, stop := range a.udpStops {
+		stop()
 	}
 	for _, s := range a.httpServers {
 		if err := s.Shutdown(ctx); err != nil {

@@ -75,6 +75,9 @@ type QueryConfig struct {
 	JaegerPort int `yaml:"jaeger_port"`
 	// TempoPort serves the Tempo API (0 disables it).
 	TempoPort int `yaml:"tempo_port"`
+	// JaegerGRPCPort serves Jaeger's gRPC query service, api_v2 (0
+	// disables it).
+	JaegerGRPCPort int `yaml:"jaeger_grpc_port"`
 	// DefaultLookback is the search window when a request gives no time range.
 	DefaultLookback Duration `yaml:"default_lookback"`
 	// Timeout bounds every query.
@@ -129,10 +132,10 @@ func Default() Config {
 			MaxRequestBytes: 20 << 20,
 			MaxPendingBytes: 256 << 20,
 		},
-		Query: QueryConfig{JaegerPort: 16686, TempoPort: 3200, DefaultLookback: Duration(48 * 3600e9), Timeout: Duration(30e9)},
+		Query: QueryConfig{JaegerPort: 16686, TempoPort: 3200, JaegerGRPCPort: 16685, DefaultLookback: Duration(48 * 3600e9), Timeout: Duration(30e9)},
 		Storage: StorageConfig{
 			WAL:       WALConfig{SegmentSize: 128 << 20},
-			Head:      HeadConfig{MaxBytes: 128 << 20, MaxAge: Duration(60e9)},
+			Head:      HeadConfig{MaxBytes: 64 << 20, MaxAge: Duration(60e9)},
 			Block:     BlockConfig{RowGroupSpans: 50_000},
 			Retention: Duration(14 * 24 * 3600e9),
 			Backend:   bucket.Config{Type: bucket.TypeFilesystem},
@@ -160,6 +163,7 @@ func (c *Config) Validate() error {
 		"receivers.jaeger_binary_port":      c.Receivers.JaegerBinaryPort,
 		"query.jaeger_port":                 c.Query.JaegerPort,
 		"query.tempo_port":                  c.Query.TempoPort,
+		"query.jaeger_grpc_port":            c.Query.JaegerGRPCPort,
 	}
 	for _, key := range sortedKeys(ports) {
 		if p := ports[key]; p < 0 || p > 65535 {

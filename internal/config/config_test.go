@@ -42,6 +42,9 @@ func TestLoadPrecedence(t *testing.T) {
 	if cfg.Receivers.OTLPGRPCPort != 4317 {
 		t.Errorf("default lost: otlp_grpc_port = %d", cfg.Receivers.OTLPGRPCPort)
 	}
+	if cfg.Query.JaegerGRPCPort != 16685 {
+		t.Errorf("default lost: query.jaeger_grpc_port = %d", cfg.Query.JaegerGRPCPort)
+	}
 	if len(rest) != 1 || rest[0] != "extra" {
 		t.Errorf("remaining args = %v", rest)
 	}
@@ -60,6 +63,7 @@ func TestLoadRefusesBadInput(t *testing.T) {
 		{name: "bad flag value", args: []string{"--query.jaeger_port=abc"}, want: "query.jaeger_port"},
 		{name: "unknown env var", env: []string{"WAYMARK_NO_SUCH_KEY=1"}, want: "WAYMARK_NO_SUCH_KEY"},
 		{name: "port out of range", env: []string{"WAYMARK_RECEIVERS_ZIPKIN_PORT=70000"}, want: "receivers.zipkin_port"},
+		{name: "query grpc port out of range", args: []string{"--query.jaeger_grpc_port=-1"}, want: "query.jaeger_grpc_port"},
 		{name: "bad tenant", args: []string{"--tenancy.default_tenant=a/b"}, want: "tenancy.default_tenant"},
 		{name: "bad address", args: []string{"--listen.address=somewhere"}, want: "listen.address"},
 		{name: "retention too short", args: []string{"--storage.retention=1m"}, want: "storage.retention"},

@@ -117,11 +117,9 @@ func (s *Store) search(ctx context.Context, tenant string, req filter.Request, m
 			return err
 		}
 	}
-	unlimited := req
-	unlimited.Limit = 0
-	// Blocks are ordered newest first. Once limit traces are known, a block
-	// whose newest span is older than the limit-th trace cannot change the
-	// newest-first answer.
+	// Blocks are ordered newest first, and each returns its req.Limit newest
+	// matching traces. Once limit traces are known, a block whose newest
+	// span is older than the limit-th trace cannot change the answer.
 	for _, b := range s.blocks.list(tenant) {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -142,10 +140,7 @@ func (s *Store) search(ctx context.Context, tenant string, req filter.Request, m
 				break
 			}
 		}
-		// A block yields matches in trace-ID order, so it must not stop at
-		// the limit: the newest traces may come last. The query layer keeps
-		// this bounded by searching newest-first time windows.
-		if err := b.Search(ctx, &unlimited, collect); err != nil {
+		if err := b.Search(ctx, &req, collect); err != nil {
 			return fmt.Errorf("search block %s: %w", m.ID, err)
 		}
 	}

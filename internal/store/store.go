@@ -323,7 +323,11 @@ func (s *Store) openBlocks(ctx context.Context) error {
 // ApplyRetention deletes every block whose newest span is older than the
 // retention period at now.
 func (s *Store) ApplyRetention(ctx context.Context, now time.Time) error {
-	cutoff := uint64(now.Add(-s.opts.Retention).UnixNano())
+	oldest := now.Add(-s.opts.Retention)
+	if oldest.Before(time.Unix(0, 0)) {
+		return nil // a retention longer than the epoch keeps everything
+	}
+	cutoff := uint64(oldest.UnixNano())
 	var errs []error
 	for _, b := range s.blocks.expired(cutoff) {
 		m := b.Meta()

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 
 // ports are the listener ports of one Waymark process.
 type ports struct {
-	OTLPGRPC, OTLPHTTP, Zipkin, JaegerThrift, JaegerGRPC, JaegerCompact, JaegerBinary, Query, Tempo int
+	OTLPGRPC, OTLPHTTP, Zipkin, JaegerThrift, JaegerGRPC, JaegerCompact, JaegerBinary, Query, Tempo, JaegerGRPCQuery int
 }
 
 // freePorts reserves n distinct free loopback TCP ports (also free for UDP).
@@ -102,10 +102,10 @@ func (b *syncBuffer) String() string {
 // ports, waits until /ready answers 200, and stops it when the test ends.
 func startServer(t *testing.T, extraArgs ...string) *server {
 	t.Helper()
-	p := freePorts(t, 9)
+	p := freePorts(t, 10)
 	s := &server{t: t, dataDir: t.TempDir(), ports: ports{
 		OTLPGRPC: p[0], OTLPHTTP: p[1], Zipkin: p[2], JaegerThrift: p[3], JaegerGRPC: p[4],
-		JaegerCompact: p[5], JaegerBinary: p[6], Query: p[7], Tempo: p[8],
+		JaegerCompact: p[5], JaegerBinary: p[6], Query: p[7], Tempo: p[8], JaegerGRPCQuery: p[9],
 	}, args: extraArgs}
 	s.start()
 	t.Cleanup(s.stop)
@@ -126,6 +126,7 @@ func (s *server) start() {
 		"--receivers.jaeger_binary_port=" + strconv.Itoa(s.ports.JaegerBinary),
 		"--query.jaeger_port=" + strconv.Itoa(s.ports.Query),
 		"--query.tempo_port=" + strconv.Itoa(s.ports.Tempo),
+		"--query.jaeger_grpc_port=" + strconv.Itoa(s.ports.JaegerGRPCQuery),
 	}
 	args = append(args, s.args...)
 	s.logs = &syncBuffer{}
