@@ -79,15 +79,35 @@ func dedupSpans(spans []model.Span) []model.Span {
 // each trace once, until fn returns false or req.Limit traces were given.
 // Matches carry the matched spans of the source that found the trace first.
 func (s *Store) Search(ctx context.Context, tenant string, req filter.Request, fn func(filter.Match) bool) error {
+	return s.search(ctx, tenant, req, false, fn)
+}
+
+// SearchSpans is Search for callers that need every matching span, such as
+// metrics over spans: each match carries the matching spans of every
+// source holding the trace (the head, heads being cut, blocks), each span
+// once, instead of those of the first source only. req.Limit is ignored,
+// since every source must be read.
+func (s *Store) SearchSpans(ctx context.Context, tenant string, req filter.Request, fn func(filter.Match) bool) error {
+	req.Limit = 0
+	return s.search(ctx, tenant, req, true, fn)
+}
+
+func (s *Store) search(ctx context.Context, tenant string, req filter.Request, merge bool, fn func(filter.Match) bool) error {
 	if err := req.Compile(); err != nil {
 		return err
 	}
 	var all []filter.Match
 	seen := make(map[model.TraceID]int)
+	var merged []int
 	collect := func(m filter.Match) bool {
 		if i, ok := seen[m.TraceID]; ok {
 			if m.StartUnixNano < all[i].StartUnixNano {
 				all[i].StartUnixNano = m.StartUnixNano
+			}
+			if merge {
+				all[i].EndUnixNano = max(all[i].EndUnixNano, m.EndUnixNano)
+				all[i].Spans = append(all[i].Spans, m.Spans...)
+				merged = append(merged, i)
 			}
 			return true
 		}
@@ -129,6 +149,9 @@ func (s *Store) Search(ctx context.Context, tenant string, req filter.Request, f
 			}
 			return fmt.Errorf("search block %s: %w", m.ID, err)
 		}
+	}
+	for _, i := range merged {
+		all[i].Spans = dedupSpans(all[i].Spans)
 	}
 	head.SortNewestFirst(all)
 	for i, m := range all {

@@ -27,6 +27,7 @@ type Querier interface {
 	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) ([]model.Span, error)
 	SearchSummaries(ctx context.Context, tenant string, req filter.Request, spansPerSet int) ([]query.TraceSummary, error)
 	SearchTraceQL(ctx context.Context, tenant string, req query.TraceQLRequest) ([]query.TraceQLResult, error)
+	QueryRange(ctx context.Context, tenant string, req query.MetricsRequest) (query.MetricsResult, error)
 }
 
 // Options configures the handler.
@@ -80,6 +81,8 @@ func NewHandler(q interface {
 	mux.HandleFunc("GET /api/v2/search/tags", h.tagsV2)
 	mux.HandleFunc("GET /api/search/tag/{name}/values", h.tagValuesV1)
 	mux.HandleFunc("GET /api/v2/search/tag/{name}/values", h.tagValuesV2)
+	mux.HandleFunc("GET /api/metrics/query_range", h.metricsRange)
+	mux.HandleFunc("GET /api/metrics/query", h.metricsInstant)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown API path %s", r.URL.Path))
 	})
