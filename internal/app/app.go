@@ -18,6 +18,7 @@ import (
 	"waymark/internal/api/jaegerapi"
 	"waymark/internal/api/tempoapi"
 	"waymark/internal/config"
+	"waymark/internal/model"
 	"waymark/internal/query"
 	"waymark/internal/receive"
 	"waymark/internal/receive/otlp"
@@ -35,6 +36,9 @@ type Role string
 const (
 	RoleAllInOne Role = "all-in-one"
 	RoleServer   Role = "server"
+	// RoleAgent runs the receivers and the agent pipeline and exports to
+	// backends; it has no store and no query APIs.
+	RoleAgent Role = "agent"
 )
 
 // App is a running Waymark process.
@@ -44,6 +48,9 @@ type App struct {
 	reg   *prometheus.Registry
 	ready *telemetry.Readiness
 	store *store.Store
+	// exporters are the agent's queues and exporters, stopped after the
+	// receivers.
+	exporters []*exporterRun
 
 	httpServers []*http.Server
 	grpcServers []*grpc.Server
@@ -53,7 +60,9 @@ type App struct {
 	Addrs map[string]net.Addr
 }
 
-// Start opens the store and every listener of role, and serves until Stop.
+// Start starts role: for the server roles it opens the store and every
+// listener; for the agent, the exporters' queues, the pipeline and the
+// receivers. It serves until Wait returns.
 func Start(ctx context.Context, role Role, cfg config.Config, log *slog.Logger) (*App, error) {
 	a := &App{
 		cfg:       cfg,
@@ -62,6 +71,16 @@ func Start(ctx context.Context, role Role, cfg config.Config, log *slog.Logger) 
 		ready:     telemetry.NewReadiness("starting"),
 		serveErrs: make(chan error, 16),
 		Addrs:     make(map[string]net.Addr),
+	}
+	if role == RoleAgent {
+		if err := a.startAgent(); err != nil {
+			a.shutdown(context.Background())
+			return nil, err
+		}
+		a.ready.SetReady()
+		log.Info("waymark started", "role", role, "data_dir", cfg.DataDir, "listen_address", cfg.Listen.Address,
+			"exporters", len(a.exporters))
+		return a, nil
 	}
 	bkt, err := bucket.Open(cfg.Storage.Backend, cfg.DataDir, log.With("component", "objstore"))
 	if err != nil {
@@ -145,7 +164,10 @@ func (a *App) serveGRPC(name, key string, port int, register func(*grpc.Server))
 	return nil
 }
 
-func (a *App) startListeners() error {
+// startReceivers serves every ingest protocol on its configured port,
+// feeding next. zipkinMux is the Zipkin port's mux, to which the caller may
+// have added other routes.
+func (a *App) startReceivers(next model.Consumer, zipkinMux *http.ServeMux) error {
 	cfg := a.cfg
 	ropts := receive.Options{
 		MaxRequestBytes: int64(cfg.Receivers.MaxRequestBytes),
@@ -154,17 +176,31 @@ func (a *App) startListeners() error {
 		Logger:          a.log.With("component", "receiver"),
 	}
 	if err := a.serveGRPC("otlp_grpc", "receivers.otlp_grpc_port", cfg.Receivers.OTLPGRPCPort, func(s *grpc.Server) {
-		otlp.RegisterGRPC(s, a.store, ropts)
+		otlp.RegisterGRPC(s, next, ropts)
 	}); err != nil {
 		return err
 	}
-	if err := a.serveHTTP("otlp_http", "receivers.otlp_http_port", cfg.Receivers.OTLPHTTPPort, otlp.NewHTTPHandler(a.store, ropts)); err != nil {
+	if err := a.serveHTTP("otlp_http", "receivers.otlp_http_port", cfg.Receivers.OTLPHTTPPort, otlp.NewHTTPHandler(next, ropts)); err != nil {
 		return err
 	}
+	zipkinMux.Handle("/api/", zipkin.NewHTTPHandler(next, ropts))
+	return a.serveHTTP("zipkin", "receivers.zipkin_port", cfg.Receivers.ZipkinPort, zipkinMux)
+}
 
-	zipkinMux := http.NewServeMux()
-	zipkinMux.Handle("/api/", zipkin.NewHTTPHandler(a.store, ropts))
-	if err := a.serveHTTP("zipkin", "receivers.zipkin_port", cfg.Receivers.ZipkinPort, zipkinMux); err != nil {
+// serveAdmin serves /metrics and /ready on port (0: not at all).
+func (a *App) serveAdmin(port int) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", telemetry.MetricsHandler(a.reg))
+	mux.Handle("/ready", a.ready)
+	return a.serveHTTP("admin", "listen.admin_port", port, mux)
+}
+
+func (a *App) startListeners() error {
+	cfg := a.cfg
+	if err := a.startReceivers(a.store, http.NewServeMux()); err != nil {
+		return err
+	}
+	if err := a.serveAdmin(cfg.Listen.AdminPort); err != nil {
 		return err
 	}
 
@@ -198,7 +234,7 @@ func (a *App) Wait(ctx context.Context) error {
 }
 
 // shutdown stops listeners first (in-flight requests finish and are made
-// durable), then closes the store.
+// durable), then the agent's exporters and queues, then closes the store.
 func (a *App) shutdown(ctx context.Context) error {
 	a.ready.SetNotReady("shutting down")
 	a.log.Info("shutting down")
@@ -218,6 +254,9 @@ func (a *App) shutdown(ctx context.Context) error {
 		}
 	}
 	a.wg.Wait()
+	// The receivers are stopped, so every batch they took is in the
+	// queues; exporters stop now and leave unacked items there.
+	errs = append(errs, a.stopExporters())
 	if a.store != nil {
 		errs = append(errs, a.store.Close())
 	}
