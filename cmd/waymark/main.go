@@ -26,10 +26,13 @@ import (
 
 	"waymark/internal/app"
 	"waymark/internal/config"
+	"waymark/internal/grpcgzip"
 	"waymark/internal/telemetry"
 )
 
 func main() {
+	// Process-wide gRPC setup, before any client or server exists.
+	grpcgzip.Register()
 	os.Exit(run(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
 }
 
