@@ -2,6 +2,7 @@ package config
 
 import (
 	"io"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -186,5 +187,30 @@ func TestAgentConfigRefusesBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The example agent.yaml in docs/agent.md is a valid configuration.
+func TestDocsAgentExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/agent.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "## Example `agent.yaml`")
+	if !ok {
+		t.Fatal("docs/agent.md has no example section")
+	}
+	_, rest, ok = strings.Cut(rest, "```yaml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("the example section has no yaml block")
+	}
+	cfg, err := CheckFile(writeFile(t, example))
+	if err != nil {
+		t.Fatalf("the documented example is invalid: %v", err)
+	}
+	a := cfg.Agent
+	if a.Sampling.Mode != sample.ModeHashSeed || a.Sampling.SamplingPercentage != 1 || len(a.Exporters) != 2 || a.Enrich.Datacenter == "" {
+		t.Errorf("example does not configure what the docs say: %+v", a)
 	}
 }
