@@ -6,6 +6,7 @@
 //
 //	go run ./bench                       # reference workload, 1,000,000 spans, 3 runs
 //	go run ./bench -spans 200000 -runs 1 # quicker
+//	go run ./bench -agent -rate 50000 -workers 16   # the agent in front of a server (see agent.go)
 package main
 
 import (
@@ -38,10 +39,16 @@ func main() {
 	rate := flag.Int("rate", 0, "offered spans/s (0 = as fast as accepted)")
 	workers := flag.Int("workers", 4, "loadgen senders")
 	keep := flag.Bool("keep", false, "keep the data directory")
+	agent := flag.Bool("agent", false, "measure a waymark agent in front of a server instead of the server alone")
+	samplePct := flag.Float64("sample", 100, "with -agent: the agent's hash_seed sampling percentage")
 	flag.Parse()
 
 	bin, err := buildBinary()
 	check(err)
+	if *agent {
+		runAgentBench(bin, agentBenchConfig{spans: *spans, runs: *runs, rate: *rate, workers: *workers, samplePct: *samplePct, varied: *varied})
+		return
+	}
 	var results []result
 	for i := 0; i < *runs; i++ {
 		r, err := runOnce(bin, *spans, *protocol, *varied, *rate, *workers, *keep)
@@ -158,30 +165,15 @@ func runOnce(bin string, spans int, protocol string, varied bool, rate, workers 
 		defer os.RemoveAll(dataDir)
 	}
 	grpcPort, httpPort, queryPort := freePort(), freePort(), freePort()
-	cmd := exec.Command(bin, "all-in-one", "--data_dir="+dataDir,
+	queryURL := "http://127.0.0.1:" + strconv.Itoa(queryPort)
+	cmd, err := startWaymark(bin, queryURL+"/ready", "all-in-one", "--data_dir="+dataDir,
 		"--receivers.otlp_grpc_port="+strconv.Itoa(grpcPort), "--receivers.otlp_http_port="+strconv.Itoa(httpPort),
-		"--receivers.zipkin_port=0", "--receivers.jaeger_thrift_http_port=0", "--receivers.jaeger_grpc_port=0",
-		"--receivers.jaeger_compact_port=0", "--receivers.jaeger_binary_port=0", "--query.tempo_port=0",
-		"--query.jaeger_port="+strconv.Itoa(queryPort), "--log.level=warn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
+		"--query.tempo_port=0", "--query.jaeger_port="+strconv.Itoa(queryPort))
+	if err != nil {
 		return r, err
 	}
-	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	defer stopWaymark(cmd)
 	pid := cmd.Process.Pid
-	queryURL := "http://127.0.0.1:" + strconv.Itoa(queryPort)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if resp, err := http.Get(queryURL + "/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			return r, fmt.Errorf("server not ready")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 	endpoint := "127.0.0.1:" + strconv.Itoa(grpcPort)
 	if protocol == loadgen.ProtocolOTLPHTTP {
 		endpoint = "127.0.0.1:" + strconv.Itoa(httpPort)
@@ -234,6 +226,37 @@ func runOnce(bin string, spans int, protocol string, varied bool, rate, workers 
 	return r, nil
 }
 
+// startWaymark runs the binary with args, the ports of receivers not
+// named in args turned off, and waits until readyURL answers 200.
+func startWaymark(bin, readyURL, role string, args ...string) (*exec.Cmd, error) {
+	off := []string{"--receivers.zipkin_port=0", "--receivers.jaeger_thrift_http_port=0", "--receivers.jaeger_grpc_port=0",
+		"--receivers.jaeger_compact_port=0", "--receivers.jaeger_binary_port=0", "--log.level=warn"}
+	cmd := exec.Command(bin, append(append([]string{role}, off...), args...)...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if resp, err := http.Get(readyURL); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return cmd, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			stopWaymark(cmd)
+			return nil, fmt.Errorf("waymark %s not ready", role)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stopWaymark stops a process started by startWaymark and waits for it.
+func stopWaymark(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+}
+
 func fetchTrace(queryURL, id string) (int, error) {
 	resp, err := http.Get(queryURL + "/api/traces/" + id)
 	if err != nil {
@@ -269,19 +292,18 @@ func timeSearch(queryURL string, q url.Values) time.Duration {
 	return lat[len(lat)/2]
 }
 
-func printTable(rs []result, spans int, protocol string, varied bool, rate int) {
-	med := func(f func(result) float64) (float64, float64, float64) {
-		v := make([]float64, len(rs))
-		for i, r := range rs {
-			v[i] = f(r)
-		}
-		slices.Sort(v)
-		return v[len(v)/2], v[0], v[len(v)-1]
+// printRow prints one table row: the median of f over rs, and its range.
+func printRow[R any](rs []R, name, unit string, f func(R) float64) {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
 	}
-	row := func(name, unit string, f func(result) float64) {
-		m, lo, hi := med(f)
-		fmt.Printf("| %s | %.2f %s | %.2f – %.2f |\n", name, m, unit, lo, hi)
-	}
+	slices.Sort(v)
+	fmt.Printf("| %s | %.2f %s | %.2f – %.2f |\n", name, v[len(v)/2], unit, v[0], v[len(v)-1])
+}
+
+// printTableHead prints the sentence and header above a results table.
+func printTableHead(spans int, protocol string, varied bool, rate, runs int) {
 	workload := "reference (constant attribute values)"
 	if varied {
 		workload = "varied attribute values"
@@ -290,9 +312,14 @@ func printTable(rs []result, spans int, protocol string, varied bool, rate int) 
 	if rate > 0 {
 		offered = fmt.Sprintf("%d spans/s offered", rate)
 	}
-	fmt.Printf("\n%d spans per run over %s, %s workload, %s, %d runs; median (min – max)\n\n", spans, protocol, workload, offered, len(rs))
+	fmt.Printf("\n%d spans per run over %s, %s workload, %s, %d runs; median (min – max)\n\n", spans, protocol, workload, offered, runs)
 	fmt.Println("| measure | median | min – max |")
 	fmt.Println("|---|---|---|")
+}
+
+func printTable(rs []result, spans int, protocol string, varied bool, rate int) {
+	row := func(name, unit string, f func(result) float64) { printRow(rs, name, unit, f) }
+	printTableHead(spans, protocol, varied, rate, len(rs))
 	row("ingest throughput", "spans/s", func(r result) float64 { return r.spansPerSec })
 	row("server CPU per span, until acknowledged", "µs", func(r result) float64 { return r.cpuUsPerSpan })
 	row("server CPU per span, including block flush", "µs", func(r result) float64 { return r.cpuUsWithFlush })

@@ -1,10 +1,11 @@
 // Command waymark runs Waymark, a distributed tracing system: with no
 // arguments (or "all-in-one") it starts receivers, storage, query APIs and
-// the UI in one process.
+// the UI in one process; "agent" runs the per-node agent that enriches,
+// samples, batches and queues spans on disk before exporting them.
 //
 // Usage:
 //
-//	waymark [all-in-one|server] [--config FILE] [--key=value ...]
+//	waymark [all-in-one|server|agent] [--config FILE] [--key=value ...]
 //	waymark config [--config FILE] [--key=value ...]   print the effective configuration
 //	waymark config check FILE                          validate a configuration file
 //	waymark loadgen [--protocol otlp-grpc] [--spans N] [--rate N] ...   generate load
@@ -27,10 +28,13 @@ import (
 
 	"waymark/internal/app"
 	"waymark/internal/config"
+	"waymark/internal/grpcgzip"
 	"waymark/internal/telemetry"
 )
 
 func main() {
+	// Process-wide gRPC setup, before any client or server exists.
+	grpcgzip.Register()
 	os.Exit(run(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
 }
 
@@ -39,6 +43,9 @@ const usage = `usage: waymark [command] [--config FILE] [--key=value ...]
 commands:
   all-in-one   receivers + storage + query APIs + UI in one process (default)
   server       the same roles, for a dedicated tracing backend
+  agent        per-node agent: receivers, enrich, sample, batch, disk queue, export
+               (configured under agent: in the file; /metrics and /ready on
+               listen.admin_port, 13133 when unset)
   config       print the effective configuration; "config check FILE" validates a file
   loadgen      send generated traces to a receiver and report throughput (see --help)
   demo         start Waymark and a simulated platform that sends it traces (see --help)
@@ -55,7 +62,7 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "all-in-one", "server":
+	case "all-in-one", "server", "agent":
 		return serve(app.Role(cmd), args, env, stderr)
 	case "config":
 		return configCmd(args, env, stdout, stderr)
@@ -69,9 +76,6 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
-	case "agent":
-		fmt.Fprintln(stderr, "waymark: the agent role is not available in this build yet")
-		return 2
 	}
 	fmt.Fprintf(stderr, "waymark: unknown command %q\n\n%s", cmd, usage)
 	return 2

@@ -22,6 +22,7 @@ import (
 	"waymark/internal/api/uiapi"
 	"waymark/internal/api/zipkinapi"
 	"waymark/internal/config"
+	"waymark/internal/model"
 	"waymark/internal/query"
 	"waymark/internal/receive"
 	"waymark/internal/receive/jaeger"
@@ -42,6 +43,9 @@ type Role string
 const (
 	RoleAllInOne Role = "all-in-one"
 	RoleServer   Role = "server"
+	// RoleAgent runs the receivers and the agent pipeline and exports to
+	// backends; it has no store and no query APIs.
+	RoleAgent Role = "agent"
 )
 
 // App is a running Waymark process.
@@ -51,6 +55,9 @@ type App struct {
 	reg   *prometheus.Registry
 	ready *telemetry.Readiness
 	store *store.Store
+	// exporters are the agent's queues and exporters, stopped after the
+	// receivers.
+	exporters []*exporterRun
 
 	httpServers []*http.Server
 	grpcServers []*grpc.Server
@@ -61,7 +68,9 @@ type App struct {
 	Addrs map[string]net.Addr
 }
 
-// Start opens the store and every listener of role, and serves until Stop.
+// Start starts role: for the server roles it opens the store and every
+// listener; for the agent, the exporters' queues, the pipeline and the
+// receivers. It serves until Wait returns.
 func Start(ctx context.Context, role Role, cfg config.Config, log *slog.Logger) (*App, error) {
 	a := &App{
 		cfg:       cfg,
@@ -70,6 +79,16 @@ func Start(ctx context.Context, role Role, cfg config.Config, log *slog.Logger) 
 		ready:     telemetry.NewReadiness("starting"),
 		serveErrs: make(chan error, 16),
 		Addrs:     make(map[string]net.Addr),
+	}
+	if role == RoleAgent {
+		if err := a.startAgent(); err != nil {
+			a.shutdown(context.Background())
+			return nil, err
+		}
+		a.ready.SetReady()
+		log.Info("waymark started", "role", role, "data_dir", cfg.DataDir, "listen_address", cfg.Listen.Address,
+			"exporters", len(a.exporters))
+		return a, nil
 	}
 	bkt, err := bucket.Open(cfg.Storage.Backend, cfg.DataDir, log.With("component", "objstore"))
 	if err != nil {
@@ -160,7 +179,7 @@ func (a *App) serveGRPC(name, key string, port int, register func(*grpc.Server))
 }
 
 // serveUDP starts a Jaeger agent UDP listener (compact or binary Thrift).
-func (a *App) serveUDP(name, key string, port int, compact bool, ropts receive.Options) error {
+func (a *App) serveUDP(name, key string, port int, compact bool, next model.Consumer, ropts receive.Options) error {
 	if port == 0 {
 		return nil
 	}
@@ -171,7 +190,7 @@ func (a *App) serveUDP(name, key string, port int, compact bool, ropts receive.O
 	}
 	a.Addrs[name] = conn.LocalAddr()
 	a.log.Info("listening", "listener", name, "address", "udp "+conn.LocalAddr().String())
-	srv := jaeger.NewUDPServer(conn, compact, a.store, ropts)
+	srv := jaeger.NewUDPServer(conn, compact, next, ropts)
 	ctx, cancel := context.WithCancel(context.Background())
 	a.udpStops = append(a.udpStops, func() { cancel(); _ = conn.Close() })
 	a.wg.Add(1)
@@ -184,7 +203,10 @@ func (a *App) serveUDP(name, key string, port int, compact bool, ropts receive.O
 	return nil
 }
 
-func (a *App) startListeners() error {
+// startReceivers serves every ingest protocol on its configured port,
+// feeding next. zipkinMux is the Zipkin port's mux, to which the caller may
+// have added other routes.
+func (a *App) startReceivers(next model.Consumer, zipkinMux *http.ServeMux) error {
 	cfg := a.cfg
 	ropts := receive.Options{
 		MaxRequestBytes: int64(cfg.Receivers.MaxRequestBytes),
@@ -193,37 +215,51 @@ func (a *App) startListeners() error {
 		Logger:          a.log.With("component", "receiver"),
 	}
 	if err := a.serveGRPC("otlp_grpc", "receivers.otlp_grpc_port", cfg.Receivers.OTLPGRPCPort, func(s *grpc.Server) {
-		otlp.RegisterGRPC(s, a.store, ropts)
+		otlp.RegisterGRPC(s, next, ropts)
 	}); err != nil {
 		return err
 	}
-	if err := a.serveHTTP("otlp_http", "receivers.otlp_http_port", cfg.Receivers.OTLPHTTPPort, otlp.NewHTTPHandler(a.store, ropts)); err != nil {
+	if err := a.serveHTTP("otlp_http", "receivers.otlp_http_port", cfg.Receivers.OTLPHTTPPort, otlp.NewHTTPHandler(next, ropts)); err != nil {
 		return err
 	}
+	zipkinMux.Handle("/api/", zipkin.NewHTTPHandler(next, ropts))
+	if err := a.serveHTTP("zipkin", "receivers.zipkin_port", cfg.Receivers.ZipkinPort, zipkinMux); err != nil {
+		return err
+	}
+	if err := a.serveHTTP("jaeger_thrift_http", "receivers.jaeger_thrift_http_port", cfg.Receivers.JaegerThriftHTTPPort, jaeger.NewThriftHTTPHandler(next, ropts)); err != nil {
+		return err
+	}
+	if err := a.serveGRPC("jaeger_grpc", "receivers.jaeger_grpc_port", cfg.Receivers.JaegerGRPCPort, func(s *grpc.Server) {
+		jaeger.RegisterGRPC(s, next, ropts)
+	}); err != nil {
+		return err
+	}
+	if err := a.serveUDP("jaeger_compact", "receivers.jaeger_compact_port", cfg.Receivers.JaegerCompactPort, true, next, ropts); err != nil {
+		return err
+	}
+	return a.serveUDP("jaeger_binary", "receivers.jaeger_binary_port", cfg.Receivers.JaegerBinaryPort, false, next, ropts)
+}
 
+// serveAdmin serves /metrics and /ready on port (0: not at all).
+func (a *App) serveAdmin(port int) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", telemetry.MetricsHandler(a.reg))
+	mux.Handle("/ready", a.ready)
+	return a.serveHTTP("admin", "listen.admin_port", port, mux)
+}
+
+func (a *App) startListeners() error {
+	cfg := a.cfg
 	q := query.New(a.store, query.Options{DefaultLookback: cfg.Query.DefaultLookback.D()})
 
 	// The Zipkin port serves the receiver (POST /api/v1/spans, /api/v2/spans)
 	// and the query API's GET routes under /api/v2/.
 	zipkinMux := http.NewServeMux()
-	zipkinMux.Handle("/api/", zipkin.NewHTTPHandler(a.store, ropts))
 	zipkinMux.Handle("GET /api/v2/", zipkinapi.NewHandler(q, zipkinapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Registerer: a.reg, Logger: a.log.With("component", "zipkin_api")}))
-	if err := a.serveHTTP("zipkin", "receivers.zipkin_port", cfg.Receivers.ZipkinPort, zipkinMux); err != nil {
+	if err := a.startReceivers(a.store, zipkinMux); err != nil {
 		return err
 	}
-
-	if err := a.serveHTTP("jaeger_thrift_http", "receivers.jaeger_thrift_http_port", cfg.Receivers.JaegerThriftHTTPPort, jaeger.NewThriftHTTPHandler(a.store, ropts)); err != nil {
-		return err
-	}
-	if err := a.serveGRPC("jaeger_grpc", "receivers.jaeger_grpc_port", cfg.Receivers.JaegerGRPCPort, func(s *grpc.Server) {
-		jaeger.RegisterGRPC(s, a.store, ropts)
-	}); err != nil {
-		return err
-	}
-	if err := a.serveUDP("jaeger_compact", "receivers.jaeger_compact_port", cfg.Receivers.JaegerCompactPort, true, ropts); err != nil {
-		return err
-	}
-	if err := a.serveUDP("jaeger_binary", "receivers.jaeger_binary_port", cfg.Receivers.JaegerBinaryPort, false, ropts); err != nil {
+	if err := a.serveAdmin(cfg.Listen.AdminPort); err != nil {
 		return err
 	}
 
@@ -267,7 +303,7 @@ func (a *App) Wait(ctx context.Context) error {
 }
 
 // shutdown stops listeners first (in-flight requests finish and are made
-// durable), then closes the store.
+// durable), then the agent's exporters and queues, then closes the store.
 func (a *App) shutdown(ctx context.Context) error {
 	a.ready.SetNotReady("shutting down")
 	a.log.Info("shutting down")
@@ -290,6 +326,9 @@ func (a *App) shutdown(ctx context.Context) error {
 		}
 	}
 	a.wg.Wait()
+	// The receivers are stopped, so every batch they took is in the
+	// queues; exporters stop now and leave unacked items there.
+	errs = append(errs, a.stopExporters())
 	if a.store != nil {
 		errs = append(errs, a.store.Close())
 	}

@@ -26,6 +26,9 @@ type Config struct {
 	Query QueryConfig `yaml:"query"`
 	// Storage configures the write-ahead log, head, blocks and retention.
 	Storage StorageConfig `yaml:"storage"`
+	// Agent configures the agent role's pipeline and exporters; other
+	// roles ignore it.
+	Agent AgentConfig `yaml:"agent"`
 }
 
 // ListenConfig sets the bind address of every listener.
@@ -34,7 +37,8 @@ type ListenConfig struct {
 	// only). Set 0.0.0.0 (or "::") to open every port to all interfaces.
 	Address string `yaml:"address"`
 	// AdminPort serves /metrics and /ready in addition to the query port.
-	// 0 disables the separate admin listener.
+	// 0 disables the separate admin listener, except in the agent, which
+	// has no query port and then uses DefaultAgentAdminPort.
 	AdminPort int `yaml:"admin_port"`
 }
 
@@ -166,6 +170,7 @@ func Default() Config {
 			Compaction: CompactionConfig{Interval: Duration(30e9), Window: Duration(3600e9), MaxBlockSpans: 250_000},
 			Backend:    bucket.Config{Type: bucket.TypeFilesystem},
 		},
+		Agent: DefaultAgent(),
 	}
 }
 
@@ -271,5 +276,6 @@ func (c *Config) Validate() error {
 	if err := c.Storage.Backend.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.Agent.validate()...)
 	return errors.Join(errs...)
 }

@@ -11,12 +11,17 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
 // EnvPrefix starts every environment variable that sets a key.
 const EnvPrefix = "WAYMARK_"
+
+// durationType is the type of the stage packages' time.Duration fields,
+// which take the same text as Duration.
+var durationType = reflect.TypeOf(time.Duration(0))
 
 // setter is a value that can be parsed from text.
 type setter interface{ Set(string) error }
@@ -40,6 +45,14 @@ func (k Key) Set(s string) error {
 		if st, ok := v.Addr().Interface().(setter); ok {
 			return st.Set(s)
 		}
+	}
+	if v.Type() == durationType {
+		var d Duration
+		if err := d.Set(s); err != nil {
+			return err
+		}
+		v.SetInt(int64(d))
+		return nil
 	}
 	switch v.Kind() {
 	case reflect.String:
@@ -81,6 +94,9 @@ func (k Key) Set(s string) error {
 		v.Set(reflect.ValueOf(parts))
 	case reflect.Map:
 		// key=value,key=value
+		if v.Type().Key().Kind() != reflect.String {
+			return fmt.Errorf("cannot be set from text")
+		}
 		m := reflect.MakeMap(v.Type())
 		for _, p := range strings.Split(s, ",") {
 			if p = strings.TrimSpace(p); p == "" {
@@ -90,7 +106,11 @@ func (k Key) Set(s string) error {
 			if len(kv) != 2 {
 				return fmt.Errorf("%q is not a list of key=value pairs", s)
 			}
-			m.SetMapIndex(reflect.ValueOf(kv[0]), reflect.ValueOf(kv[1]))
+			val := reflect.New(v.Type().Elem()).Elem()
+			if err := (Key{value: val}).Set(kv[1]); err != nil {
+				return fmt.Errorf("value of %s: %w", kv[0], err)
+			}
+			m.SetMapIndex(reflect.ValueOf(kv[0]).Convert(v.Type().Key()), val)
 		}
 		v.Set(m)
 	default:
@@ -124,6 +144,9 @@ func walk(v reflect.Value, prefix string, keys *[]Key) {
 		if fv.Kind() == reflect.Struct && !isSetter {
 			walk(fv, path, keys)
 			continue
+		}
+		if fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Struct {
+			continue // a list of objects is set in the YAML file only
 		}
 		*keys = append(*keys, Key{Path: path, Usage: f.Tag.Get("usage"), value: fv})
 	}

@@ -39,9 +39,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// ports are the listener ports of one Waymark process.
+// ports are the listener ports of one Waymark process. An agent has no
+// query ports; it serves /ready and /metrics on Admin.
 type ports struct {
-	OTLPGRPC, OTLPHTTP, Zipkin, JaegerThrift, JaegerGRPC, JaegerCompact, JaegerBinary, Query, Tempo, JaegerGRPCQuery int
+	OTLPGRPC, OTLPHTTP, Zipkin, JaegerThrift, JaegerGRPC, JaegerCompact, JaegerBinary, Query, Tempo, JaegerGRPCQuery, Admin int
 }
 
 // freePorts reserves n distinct free loopback TCP ports (also free for UDP).
@@ -70,9 +71,11 @@ func freePorts(t *testing.T, n int) []int {
 	return out
 }
 
-// server is one running waymark process.
+// server is one running waymark process: all-in-one, or the agent when
+// role is "agent".
 type server struct {
 	t       *testing.T
+	role    string
 	dataDir string
 	ports   ports
 	args    []string
@@ -103,7 +106,7 @@ func (b *syncBuffer) String() string {
 func startServer(t *testing.T, extraArgs ...string) *server {
 	t.Helper()
 	p := freePorts(t, 10)
-	s := &server{t: t, dataDir: t.TempDir(), ports: ports{
+	s := &server{t: t, role: "all-in-one", dataDir: t.TempDir(), ports: ports{
 		OTLPGRPC: p[0], OTLPHTTP: p[1], Zipkin: p[2], JaegerThrift: p[3], JaegerGRPC: p[4],
 		JaegerCompact: p[5], JaegerBinary: p[6], Query: p[7], Tempo: p[8], JaegerGRPCQuery: p[9],
 	}, args: extraArgs}
@@ -112,10 +115,29 @@ func startServer(t *testing.T, extraArgs ...string) *server {
 	return s
 }
 
+// startAgent runs waymark agent with the YAML configuration agentYAML on a
+// fresh data directory and free ports, waits until /ready answers 200, and
+// stops it when the test ends.
+func startAgent(t *testing.T, agentYAML string, extraArgs ...string) *server {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "agent.yaml")
+	if err := os.WriteFile(file, []byte(agentYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := freePorts(t, 8)
+	s := &server{t: t, role: "agent", dataDir: t.TempDir(), ports: ports{
+		OTLPGRPC: p[0], OTLPHTTP: p[1], Zipkin: p[2], JaegerThrift: p[3], JaegerGRPC: p[4],
+		JaegerCompact: p[5], JaegerBinary: p[6], Admin: p[7],
+	}, args: append([]string{"--config", file}, extraArgs...)}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
 func (s *server) start() {
 	t := s.t
 	t.Helper()
-	args := []string{"all-in-one",
+	args := []string{s.role,
 		"--data_dir=" + s.dataDir,
 		"--receivers.otlp_grpc_port=" + strconv.Itoa(s.ports.OTLPGRPC),
 		"--receivers.otlp_http_port=" + strconv.Itoa(s.ports.OTLPHTTP),
@@ -124,9 +146,12 @@ func (s *server) start() {
 		"--receivers.jaeger_grpc_port=" + strconv.Itoa(s.ports.JaegerGRPC),
 		"--receivers.jaeger_compact_port=" + strconv.Itoa(s.ports.JaegerCompact),
 		"--receivers.jaeger_binary_port=" + strconv.Itoa(s.ports.JaegerBinary),
-		"--query.jaeger_port=" + strconv.Itoa(s.ports.Query),
-		"--query.tempo_port=" + strconv.Itoa(s.ports.Tempo),
-		"--query.jaeger_grpc_port=" + strconv.Itoa(s.ports.JaegerGRPCQuery),
+	}
+	if s.role == "agent" {
+		args = append(args, "--listen.admin_port="+strconv.Itoa(s.ports.Admin))
+	} else {
+		args = append(args, "--query.jaeger_port="+strconv.Itoa(s.ports.Query), "--query.tempo_port="+strconv.Itoa(s.ports.Tempo),
+			"--query.jaeger_grpc_port="+strconv.Itoa(s.ports.JaegerGRPCQuery))
 	}
 	args = append(args, s.args...)
 	s.logs = &syncBuffer{}
@@ -140,7 +165,7 @@ func (s *server) start() {
 	go func() { _ = s.cmd.Wait(); close(s.exited) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get(s.queryURL("/ready"))
+		resp, err := http.Get(s.readyURL())
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -189,6 +214,19 @@ func (s *server) kill() {
 
 // restart starts a new process on the same data directory and ports.
 func (s *server) restart() { s.start() }
+
+// readyURL is where the process answers /ready.
+func (s *server) readyURL() string {
+	if s.role == "agent" {
+		return s.adminURL("/ready")
+	}
+	return s.queryURL("/ready")
+}
+
+// adminURL is path on the agent's admin port.
+func (s *server) adminURL(path string) string {
+	return "http://127.0.0.1:" + strconv.Itoa(s.ports.Admin) + path
+}
 
 func (s *server) queryURL(path string) string {
 	return "http://127.0.0.1:" + strconv.Itoa(s.ports.Query) + path

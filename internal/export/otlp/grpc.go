@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -34,7 +35,13 @@ func newGRPCSender(cfg Config, tlsCfg *tls.Config) (*grpcSender, error) {
 	if !cfg.TLS.Insecure {
 		creds = credentials.NewTLS(tlsCfg)
 	}
-	conn, err := grpc.NewClient(cfg.Endpoint, grpc.WithTransportCredentials(creds))
+	// Reconnect no slower than items are retried, so a backend that comes
+	// back is used within retry.max_interval, not gRPC's default of 120s.
+	reconnect := backoff.DefaultConfig
+	reconnect.BaseDelay = min(reconnect.BaseDelay, cfg.Retry.InitialInterval)
+	reconnect.MaxDelay = cfg.Retry.MaxInterval
+	conn, err := grpc.NewClient(cfg.Endpoint, grpc.WithTransportCredentials(creds),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: reconnect, MinConnectTimeout: cfg.Timeout}))
 	if err != nil {
 		return nil, fmt.Errorf("grpc client for %s: %w", cfg.Endpoint, err)
 	}
