@@ -28,3 +28,14 @@ if [ ! -x bin/minio ]; then
   echo "test-deps: building minio ${MINIO_VERSION} into bin/"
   GOBIN="$PWD/bin" go install "github.com/minio/minio@${MINIO_VERSION}"
 fi
+
+# The OpenTelemetry JavaScript SDK for the OTLP/HTTP interop test, at the
+# versions pinned in test/interop/package-lock.json. node and npm come from
+# the machine (Debian's packages when missing); npm ci runs only when the
+# packages are not installed yet.
+if [ ! -d test/interop/node_modules ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq nodejs npm
+  fi
+  (cd test/interop && npm ci --no-audit --no-fund)
+fi

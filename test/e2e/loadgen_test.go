@@ -1,36 +1,12 @@
 package e2e
 
 import (
-	"io"
-	"net/http"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 )
-
-// metricValue reads one unlabelled sample from the server's /metrics.
-func metricValue(t *testing.T, s *server, name string) float64 {
-	t.Helper()
-	resp, err := http.Get(s.queryURL("/metrics"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, name+" ") {
-			v, err := strconv.ParseFloat(strings.Fields(line)[1], 64)
-			if err != nil {
-				t.Fatalf("metric %s: %v", name, err)
-			}
-			return v
-		}
-	}
-	t.Fatalf("metric %s not found", name)
-	return 0
-}
 
 // TestLoadgenAcceptedEqualsStored runs `waymark loadgen` against a server for
 // a bounded number of spans, over both OTLP transports, and checks that every

@@ -12,6 +12,7 @@ import (
 
 	"waymark/internal/model"
 	"waymark/internal/receive"
+	"waymark/internal/receive/receivetest"
 )
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
@@ -142,16 +143,7 @@ func attr(a model.Attributes, key string) model.Value {
 // agentDatagram encodes batch as a Jaeger client's agent client does:
 // one Agent.emitBatch message.
 func agentDatagram(t testing.TB, batch *jaeger.Batch, compact bool) []byte {
-	t.Helper()
-	buf := thrift.NewTMemoryBuffer()
-	var f thrift.TProtocolFactory = thrift.NewTBinaryProtocolFactoryConf(&thrift.TConfiguration{})
-	if compact {
-		f = thrift.NewTCompactProtocolFactoryConf(&thrift.TConfiguration{})
-	}
-	if err := agent.NewAgentClientFactory(buf, f).EmitBatch(context.Background(), batch); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return receivetest.JaegerAgentMessage(t, batch, compact)
 }
 
 // thriftBody encodes batch as the body of POST /api/traces.
