@@ -34,7 +34,7 @@ import (
 func main() {
 	spans := flag.Int("spans", 1_000_000, "spans per run")
 	runs := flag.Int("runs", 3, "runs (fresh server each); the table shows the median")
-	protocol := flag.String("protocol", loadgen.ProtocolOTLPGRPC, "otlp-grpc or otlp-http")
+	protocol := flag.String("protocol", loadgen.ProtocolOTLPGRPC, "otlp-grpc or otlp-http, or both comma-separated (one table, a row per protocol for ingest)")
 	varied := flag.Bool("varied", false, "varied attribute values instead of the reference workload's constant ones")
 	rate := flag.Int("rate", 0, "offered spans/s (0 = as fast as accepted)")
 	workers := flag.Int("workers", 4, "loadgen senders")
@@ -49,14 +49,23 @@ func main() {
 		runAgentBench(bin, agentBenchConfig{spans: *spans, runs: *runs, rate: *rate, workers: *workers, samplePct: *samplePct, varied: *varied})
 		return
 	}
-	var results []result
-	for i := 0; i < *runs; i++ {
-		r, err := runOnce(bin, *spans, *protocol, *varied, *rate, *workers, *keep)
-		check(err)
-		fmt.Fprintf(os.Stderr, "run %d: %s\n", i+1, r.line())
-		results = append(results, r)
+	protocols := strings.Split(*protocol, ",")
+	byProtocol := make([][]result, len(protocols))
+	for p, proto := range protocols {
+		for i := 0; i < *runs; i++ {
+			r, err := runOnce(bin, *spans, proto, *varied, *rate, *workers, *keep)
+			check(err)
+			fmt.Fprintf(os.Stderr, "%s run %d: %s\n", proto, i+1, r.line())
+			byProtocol[p] = append(byProtocol[p], r)
+		}
 	}
-	printTable(results, *spans, *protocol, *varied, *rate)
+	printTable(byProtocol[0], *spans, protocols[0], *varied, *rate)
+	for p := 1; p < len(protocols); p++ {
+		rs := byProtocol[p]
+		printRow(rs, "ingest throughput, "+protocols[p], "spans/s", func(r result) float64 { return r.spansPerSec })
+		printRow(rs, "server CPU per span until acknowledged, "+protocols[p], "µs", func(r result) float64 { return r.cpuUsPerSpan })
+		printRow(rs, "server CPU per span including block flush, "+protocols[p], "µs", func(r result) float64 { return r.cpuUsWithFlush })
+	}
 }
 
 func check(err error) {
@@ -87,7 +96,9 @@ type result struct {
 	idP50, idP99   time.Duration
 	search20       time.Duration
 	searchRare     time.Duration
-	accepted       int64
+	// traceqlFilter and traceqlStructural time TraceQL searches through the Tempo API.
+	traceqlFilter, traceqlStructural time.Duration
+	accepted                         int64
 }
 
 func (r result) line() string {
@@ -164,11 +175,12 @@ func runOnce(bin string, spans int, protocol string, varied bool, rate, workers 
 	if !keep {
 		defer os.RemoveAll(dataDir)
 	}
-	grpcPort, httpPort, queryPort := freePort(), freePort(), freePort()
+	grpcPort, httpPort, queryPort, tempoPort := freePort(), freePort(), freePort(), freePort()
 	queryURL := "http://127.0.0.1:" + strconv.Itoa(queryPort)
+	tempoURL := "http://127.0.0.1:" + strconv.Itoa(tempoPort)
 	cmd, err := startWaymark(bin, queryURL+"/ready", "all-in-one", "--data_dir="+dataDir,
 		"--receivers.otlp_grpc_port="+strconv.Itoa(grpcPort), "--receivers.otlp_http_port="+strconv.Itoa(httpPort),
-		"--query.tempo_port=0", "--query.jaeger_port="+strconv.Itoa(queryPort))
+		"--query.tempo_port="+strconv.Itoa(tempoPort), "--query.jaeger_port="+strconv.Itoa(queryPort))
 	if err != nil {
 		return r, err
 	}
@@ -223,6 +235,8 @@ func runOnce(bin string, spans int, protocol string, varied bool, rate, workers 
 	r.idP50, r.idP99 = lat[len(lat)/2], lat[len(lat)*99/100]
 	r.search20 = timeSearch(queryURL, url.Values{"service": {"bench-service"}, "limit": {"20"}})
 	r.searchRare = timeSearch(queryURL, url.Values{"tags": {`{"user.tier":"platinum"}`}, "limit": {"20"}})
+	r.traceqlFilter = timeTraceQL(tempoURL, `{ resource.service.name = "bench-service" && span.http.response.status_code = 200 }`)
+	r.traceqlStructural = timeTraceQL(tempoURL, `{ kind = server } >> { span.db.system.name = "postgresql" }`)
 	return r, nil
 }
 
@@ -272,6 +286,25 @@ func fetchTrace(queryURL, id string) (int, error) {
 		return 0, fmt.Errorf("status %d: %v", resp.StatusCode, err)
 	}
 	return len(body.Data[0].Spans), nil
+}
+
+// timeTraceQL returns the median latency of 5 identical TraceQL searches
+// (limit 20, last hour) through the Tempo API.
+func timeTraceQL(tempoURL, traceql string) time.Duration {
+	q := url.Values{"q": {traceql}, "limit": {"20"},
+		"start": {strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10)}, "end": {strconv.FormatInt(time.Now().Add(time.Minute).Unix(), 10)}}
+	var lat []time.Duration
+	for i := 0; i < 5; i++ {
+		t0 := time.Now()
+		resp, err := http.Get(tempoURL + "/api/search?" + q.Encode())
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	return lat[len(lat)/2]
 }
 
 // timeSearch returns the median latency of 5 identical searches.
@@ -330,4 +363,6 @@ func printTable(rs []result, spans int, protocol string, varied bool, rate int) 
 	row("trace by ID p99", "ms", func(r result) float64 { return float64(r.idP99) / 1e6 })
 	row("search by service, limit 20", "ms", func(r result) float64 { return float64(r.search20) / 1e6 })
 	row("search for a value no span has (full scan)", "ms", func(r result) float64 { return float64(r.searchRare) / 1e6 })
+	row("TraceQL spanset filter, limit 20 (Tempo API)", "ms", func(r result) float64 { return float64(r.traceqlFilter) / 1e6 })
+	row("TraceQL structural query, limit 20 (Tempo API)", "ms", func(r result) float64 { return float64(r.traceqlStructural) / 1e6 })
 }

@@ -50,7 +50,9 @@ func (q *Querier) SearchTraceQL(ctx context.Context, tenant string, r TraceQLReq
 		return nil, err
 	}
 	req = withDefaultRange(req, q.lookback)
-	req.Limit = 0
+	// Candidates come a limit at a time; searchNewestFirst asks a window
+	// for more when the query rejects some of them.
+	req.Limit = r.Limit
 	var out []TraceQLResult
 	err := q.searchNewestFirst(ctx, tenant, req, func(m filter.Match) (bool, error) {
 		spans, err := q.store.FindTrace(ctx, tenant, m.TraceID)

@@ -28,30 +28,43 @@ func (q *Querier) searchNewestFirst(ctx context.Context, tenant string, req filt
 		}
 		w := req
 		w.StartUnixNano, w.EndUnixNano = start, end
-		stop := false
-		var ferr error
-		err := q.store.Search(ctx, tenant, w, func(m filter.Match) bool {
-			if _, dup := seen[m.TraceID]; dup {
+		// Ask the window for req.Limit traces; when it gave that many and the
+		// caller still wants more (candidates it rejected, or traces already
+		// seen in a newer window), ask the same window again for more.
+		for {
+			stop, got := false, 0
+			var ferr error
+			err := q.store.Search(ctx, tenant, w, func(m filter.Match) bool {
+				got++
+				if _, dup := seen[m.TraceID]; dup {
+					return true
+				}
+				seen[m.TraceID] = struct{}{}
+				more, err := fn(m)
+				if err != nil {
+					ferr = err
+				}
+				if !more || err != nil {
+					stop = true
+					return false
+				}
 				return true
-			}
-			seen[m.TraceID] = struct{}{}
-			more, err := fn(m)
+			})
 			if err != nil {
-				ferr = err
+				return err
 			}
-			if !more || err != nil {
-				stop = true
-				return false
+			if ferr != nil {
+				return ferr
 			}
-			return true
-		})
-		if err != nil {
-			return err
+			if stop {
+				return nil
+			}
+			if w.Limit == 0 || got < w.Limit {
+				break
+			}
+			w.Limit *= 4
 		}
-		if ferr != nil {
-			return ferr
-		}
-		if stop || start == req.StartUnixNano {
+		if start == req.StartUnixNano {
 			return nil
 		}
 		end = start - 1
