@@ -45,7 +45,9 @@ type MetricsRequest struct {
 type MetricsResult struct {
 	// Series are sorted by their labels.
 	Series []MetricsSeries
-	// InspectedTraces and InspectedSpans count the traces and spans evaluated.
+	// InspectedTraces and InspectedSpans count the traces and spans
+	// evaluated; on the span path a trace counts once per storage window
+	// it has matching spans in, and only the spans storage matched count.
 	InspectedTraces uint64
 	InspectedSpans  uint64
 }

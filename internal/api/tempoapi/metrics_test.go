@@ -208,8 +208,8 @@ func TestMetricsRangeJSON(t *testing.T) {
 		`{"labels":[{"key":"span:status","value":{"stringValue":"error"}},{"key":"p","value":{"doubleValue":0.99}}],` +
 		`"promLabels":"{p=\"0.99\", span:status=\"error\"}","samples":[{"timestampMs":"1700000030000","value":0.25}]},` +
 		`{"labels":[{"key":"span.flag","value":{"boolValue":true}},{"key":"span.empty","value":{"stringValue":""}}],` +
-		`"promLabels":"{span.empty=\"\u003cempty\u003e\", span.flag=\"true\"}","samples":[{"timestampMs":"1700000060000","value":3}]},` +
-		`{"labels":[{"key":"span.missing","value":{}}],"promLabels":"{span.missing=\"\u003cnil\u003e\"}",` +
+		`"promLabels":"{span.empty=\"<empty>\", span.flag=\"true\"}","samples":[{"timestampMs":"1700000060000","value":3}]},` +
+		`{"labels":[{"key":"span.missing","value":{}}],"promLabels":"{span.missing=\"<nil>\"}",` +
 		`"samples":[{"timestampMs":"1700000060000","value":2}]}],` +
 		`"metrics":{"inspectedTraces":12,"inspectedSpans":"34","completedJobs":1,"totalJobs":1}}`
 	if body != want {

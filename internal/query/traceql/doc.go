@@ -10,8 +10,9 @@
 // count_over_time, *_over_time, quantile_over_time, histogram_over_time,
 // compare) with by(), topk/bottomk and a comparison filter, and with(...)
 // hints. Query.Eval is the source of truth for what a search matches;
-// Query.Conditions extracts a conservative filter.Request that storage may
-// use to skip data, which never rejects a span that Eval could match. A
-// parsed Query is immutable and safe for concurrent use. The package does
-// no I/O and imports only model and filter.
+// Query.Observe walks the same matched spans for metrics without building
+// Eval's result; Query.Conditions extracts a conservative filter.Request
+// that storage may use to skip data, which never rejects a span that Eval
+// could match. A parsed Query is immutable and safe for concurrent use.
+// The package does no I/O and imports only model and filter.
 package traceql

@@ -72,17 +72,21 @@ type Attribute struct {
 // All spans must belong to one trace.
 func (q *Query) Eval(trace []model.Span) ([]Spanset, error) {
 	var out []Spanset
-	err := q.run(trace, func(e *evaluator, sets []spanset) { out = e.output(q, sets) })
+	err := q.run(trace, func(e *evaluator) {
+		if sets := e.pipeline(q.Pipeline, e.input[:]); e.err == nil {
+			out = e.output(q, sets)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// run evaluates the search part of q over one trace and hands the
-// resulting spansets to use, unless the evaluation failed. The evaluator
-// is only valid during use.
-func (q *Query) run(trace []model.Span, use func(*evaluator, []spanset)) error {
+// run prepares an evaluator for one trace, with every span as the
+// pipeline's input, and calls use with it. It reports the error use left
+// in the evaluator. The evaluator is only valid during use.
+func (q *Query) run(trace []model.Span, use func(*evaluator)) error {
 	if len(trace) == 0 {
 		return nil
 	}
@@ -101,11 +105,8 @@ func (q *Query) run(trace []model.Span, use func(*evaluator, []spanset)) error {
 		e.all = append(e.all, int32(i))
 	}
 	e.input[0] = spanset{idx: e.all}
-	sets := e.pipeline(q.Pipeline, e.input[:])
+	use(e)
 	err := e.err
-	if err == nil {
-		use(e, sets)
-	}
 	e.reset(nil)
 	q.pool.Put(e)
 	if err != nil {

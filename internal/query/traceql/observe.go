@@ -15,7 +15,21 @@ import "waymark/internal/model"
 // valid only during the call: fn must copy what it keeps. All spans must
 // belong to one trace.
 func (q *Query) Observe(trace []model.Span, fields []*Field, fn func(span *model.Span, values []Static)) error {
-	return q.run(trace, func(e *evaluator, sets []spanset) {
+	return q.run(trace, func(e *evaluator) {
+		if f, ok := q.singleFilter(); ok {
+			// A lone spanset filter selects each span on its own: test
+			// the spans directly instead of building spansets.
+			for i := range e.all {
+				if f.Expr == nil || e.truth(f.Expr, int32(i)) {
+					fn(&e.trace[i], e.fieldValues(fields, int32(i)))
+				}
+			}
+			return
+		}
+		sets := e.pipeline(q.Pipeline, e.input[:])
+		if e.err != nil {
+			return
+		}
 		if len(sets) == 1 {
 			for _, i := range sets[0].idx {
 				fn(&e.trace[i], e.fieldValues(fields, i))
@@ -34,6 +48,15 @@ func (q *Query) Observe(trace []model.Span, fields []*Field, fn func(span *model
 			}
 		}
 	})
+}
+
+// singleFilter returns the query's search part if it is one spanset filter.
+func (q *Query) singleFilter() (*SpansetFilter, bool) {
+	if q.Pipeline == nil || len(q.Pipeline.Stages) != 1 {
+		return nil, false
+	}
+	f, ok := q.Pipeline.Stages[0].(*SpansetFilter)
+	return f, ok
 }
 
 // fieldValues returns the first value of each field on span i, reusing
