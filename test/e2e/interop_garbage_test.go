@@ -112,7 +112,9 @@ func TestGarbageOnEveryPort(t *testing.T) {
 		{"zipkin v1 protobuf", receivetest.Request{URL: zipkin + "/api/v1/spans", ContentType: "application/x-protobuf", Body: b.zipkinProto}, 415, "zipkin_http"},
 		{"zipkin not gzip", receivetest.Request{URL: zipkin + "/api/v2/spans", ContentType: "application/json", Encoding: "gzip", Body: []byte(zipkinJSON)}, 400, "zipkin_http"},
 		{"zipkin oversized", receivetest.Request{URL: zipkin + "/api/v2/spans", ContentType: "application/json", Body: big}, 413, "zipkin_http"},
-		{"zipkin GET", receivetest.Request{Method: "GET", URL: zipkin + "/api/v2/spans"}, 405, ""},
+		// GET /api/v2/spans is Zipkin's span-name query, which needs serviceName.
+		{"zipkin GET without serviceName", receivetest.Request{Method: "GET", URL: zipkin + "/api/v2/spans"}, 400, ""},
+		{"zipkin PUT", receivetest.Request{Method: "PUT", URL: zipkin + "/api/v2/spans", ContentType: "application/json", Body: []byte(zipkinJSON)}, 405, ""},
 		{"zipkin unknown path", receivetest.Request{URL: zipkin + "/api/v3/spans", ContentType: "application/json", Body: []byte(zipkinJSON)}, 404, ""},
 
 		{"jaeger truncated thrift", receivetest.Request{URL: thriftURL + "/api/traces", ContentType: "application/x-thrift", Body: half(b.jaegerThrift)}, 400, "jaeger_thrift_http"},
