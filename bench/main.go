@@ -244,7 +244,7 @@ func runOnce(bin string, spans int, protocol string, varied bool, rate, workers 
 // named in args turned off, and waits until readyURL answers 200.
 func startWaymark(bin, readyURL, role string, args ...string) (*exec.Cmd, error) {
 	off := []string{"--receivers.zipkin_port=0", "--receivers.jaeger_thrift_http_port=0", "--receivers.jaeger_grpc_port=0",
-		"--receivers.jaeger_compact_port=0", "--receivers.jaeger_binary_port=0", "--log.level=warn"}
+		"--receivers.jaeger_compact_port=0", "--receivers.jaeger_binary_port=0", "--query.jaeger_grpc_port=0", "--log.level=warn"}
 	cmd := exec.Command(bin, append(append([]string{role}, off...), args...)...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
