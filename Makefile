@@ -1,8 +1,8 @@
 # Waymark build and test entry points. `make test` is what CI runs.
 GO ?= go
-FUZZTIME ?= 10s
+FUZZTIME ?= 5s
 
-.PHONY: build test test-deps unit fuzz-smoke vet bench
+.PHONY: build test test-deps unit browser fuzz-smoke vet bench
 
 build:
 	$(GO) build -o bin/waymark ./cmd/waymark
@@ -10,7 +10,7 @@ build:
 # test installs what the tests need (see scripts/test-deps.sh), then runs
 # vet, every unit, interop, e2e and browser test, and a short run of every
 # fuzz target.
-test: test-deps vet unit fuzz-smoke
+test: test-deps vet unit browser fuzz-smoke
 
 test-deps:
 	bash scripts/test-deps.sh
@@ -21,6 +21,11 @@ vet:
 
 unit:
 	$(GO) test -count=1 -timeout 20m ./...
+
+# browser builds waymark, starts it on loopback ports and clicks through the
+# web UI in headless Chromium (screenshots in test/browser/artifacts/).
+browser:
+	cd test/browser && node --test --test-concurrency=1 model.test.js ui.test.js
 
 fuzz-smoke:
 	bash scripts/fuzz-smoke.sh $(FUZZTIME)

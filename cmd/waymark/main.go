@@ -9,6 +9,7 @@
 //	waymark config [--config FILE] [--key=value ...]   print the effective configuration
 //	waymark config check FILE                          validate a configuration file
 //	waymark loadgen [--protocol otlp-grpc] [--spans N] [--rate N] ...   generate load
+//	waymark demo [--endpoint HOST:PORT] [--duration D] [--rate N] ...   run the demo platform
 //	waymark version
 package main
 
@@ -18,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -46,6 +48,7 @@ commands:
                listen.admin_port, 13133 when unset)
   config       print the effective configuration; "config check FILE" validates a file
   loadgen      send generated traces to a receiver and report throughput (see --help)
+  demo         start Waymark and a simulated platform that sends it traces (see --help)
   version      print the version
 
 Every configuration key is also a flag (--storage.retention=72h) and an
@@ -65,6 +68,8 @@ func run(args, env []string, stdout, stderr io.Writer) int {
 		return configCmd(args, env, stdout, stderr)
 	case "loadgen":
 		return loadgenCmd(args, stdout, stderr)
+	case "demo":
+		return demoCmd(args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "waymark", version())
 		return 0
@@ -87,23 +92,33 @@ func version() string {
 	return "dev"
 }
 
-func serve(role app.Role, args, env []string, stderr io.Writer) int {
+// loadRoleConfig loads the configuration of a process that runs a role and
+// builds its logger. When ok is false the caller exits with code.
+func loadRoleConfig(args, env []string, stderr io.Writer) (cfg config.Config, log *slog.Logger, code int, ok bool) {
 	cfg, rest, err := config.Load(args, env, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return cfg, nil, 0, false
 		}
 		fmt.Fprintf(stderr, "waymark: configuration: %v\n", err)
-		return 2
+		return cfg, nil, 2, false
 	}
 	if len(rest) > 0 {
 		fmt.Fprintf(stderr, "waymark: unexpected arguments %q\n", rest)
-		return 2
+		return cfg, nil, 2, false
 	}
-	log, err := telemetry.NewLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	log, err = telemetry.NewLogger(stderr, cfg.Log.Level, cfg.Log.Format)
 	if err != nil {
 		fmt.Fprintf(stderr, "waymark: %v\n", err)
-		return 2
+		return cfg, nil, 2, false
+	}
+	return cfg, log, 0, true
+}
+
+func serve(role app.Role, args, env []string, stderr io.Writer) int {
+	cfg, log, code, ok := loadRoleConfig(args, env, stderr)
+	if !ok {
+		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -16,17 +17,23 @@ import (
 	_ "google.golang.org/grpc/encoding/gzip" // OTLP and Jaeger gRPC senders may gzip
 
 	"waymark/internal/api/jaegerapi"
+	"waymark/internal/api/jaegergrpc"
 	"waymark/internal/api/tempoapi"
+	"waymark/internal/api/uiapi"
+	"waymark/internal/api/zipkinapi"
 	"waymark/internal/config"
 	"waymark/internal/model"
 	"waymark/internal/query"
 	"waymark/internal/receive"
+	"waymark/internal/receive/jaeger"
 	"waymark/internal/receive/otlp"
 	"waymark/internal/receive/zipkin"
 	"waymark/internal/store"
 	"waymark/internal/store/block"
 	"waymark/internal/store/bucket"
+	"waymark/internal/store/compact"
 	"waymark/internal/telemetry"
+	"waymark/internal/ui"
 )
 
 // Role selects what a process runs.
@@ -54,6 +61,7 @@ type App struct {
 
 	httpServers []*http.Server
 	grpcServers []*grpc.Server
+	udpStops    []func()
 	serveErrs   chan error
 	wg          sync.WaitGroup
 	// Addrs maps a listener name ("otlp_grpc", "jaeger_query", ...) to its bound address.
@@ -94,9 +102,15 @@ func Start(ctx context.Context, role Role, cfg config.Config, log *slog.Logger) 
 		HeadMaxAge:      cfg.Storage.Head.MaxAge.D(),
 		MaxPendingBytes: int64(cfg.Receivers.MaxPendingBytes),
 		Retention:       cfg.Storage.Retention.D(),
-		Block:           block.WriteOptions{RowGroupSpans: cfg.Storage.Block.RowGroupSpans, DedicatedAttributes: cfg.Storage.Block.DedicatedAttributes},
-		Registerer:      a.reg,
-		Logger:          log.With("component", "store"),
+		TenantRetention: tenantRetention(cfg.Storage.TenantRetention),
+		MaxDiskBytes:    int64(cfg.Storage.MaxDiskBytes),
+		Compaction: compact.Options{Window: cfg.Storage.Compaction.Window.D(), MaxBlockSpans: int64(cfg.Storage.Compaction.MaxBlockSpans),
+			Grace: max(compact.DefaultGrace, 2*cfg.Storage.Head.MaxAge.D())},
+		CompactionInterval: compactionInterval(cfg.Storage.Compaction.Interval),
+		ReplacedBlockDelay: 2 * cfg.Query.Timeout.D(),
+		Block:              block.WriteOptions{RowGroupSpans: cfg.Storage.Block.RowGroupSpans, DedicatedAttributes: cfg.Storage.Block.DedicatedAttributes},
+		Registerer:         a.reg,
+		Logger:             log.With("component", "store"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -164,6 +178,31 @@ func (a *App) serveGRPC(name, key string, port int, register func(*grpc.Server))
 	return nil
 }
 
+// serveUDP starts a Jaeger agent UDP listener (compact or binary Thrift).
+func (a *App) serveUDP(name, key string, port int, compact bool, next model.Consumer, ropts receive.Options) error {
+	if port == 0 {
+		return nil
+	}
+	addr := net.JoinHostPort(a.cfg.Listen.Address, strconv.Itoa(port))
+	conn, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: listen on udp %s (set %s): %w", name, addr, key, err)
+	}
+	a.Addrs[name] = conn.LocalAddr()
+	a.log.Info("listening", "listener", name, "address", "udp "+conn.LocalAddr().String())
+	srv := jaeger.NewUDPServer(conn, compact, next, ropts)
+	ctx, cancel := context.WithCancel(context.Background())
+	a.udpStops = append(a.udpStops, func() { cancel(); _ = conn.Close() })
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := srv.Serve(ctx); err != nil && ctx.Err() == nil {
+			a.serveErrs <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+	return nil
+}
+
 // startReceivers serves every ingest protocol on its configured port,
 // feeding next. zipkinMux is the Zipkin port's mux, to which the caller may
 // have added other routes.
@@ -184,7 +223,21 @@ func (a *App) startReceivers(next model.Consumer, zipkinMux *http.ServeMux) erro
 		return err
 	}
 	zipkinMux.Handle("/api/", zipkin.NewHTTPHandler(next, ropts))
-	return a.serveHTTP("zipkin", "receivers.zipkin_port", cfg.Receivers.ZipkinPort, zipkinMux)
+	if err := a.serveHTTP("zipkin", "receivers.zipkin_port", cfg.Receivers.ZipkinPort, zipkinMux); err != nil {
+		return err
+	}
+	if err := a.serveHTTP("jaeger_thrift_http", "receivers.jaeger_thrift_http_port", cfg.Receivers.JaegerThriftHTTPPort, jaeger.NewThriftHTTPHandler(next, ropts)); err != nil {
+		return err
+	}
+	if err := a.serveGRPC("jaeger_grpc", "receivers.jaeger_grpc_port", cfg.Receivers.JaegerGRPCPort, func(s *grpc.Server) {
+		jaeger.RegisterGRPC(s, next, ropts)
+	}); err != nil {
+		return err
+	}
+	if err := a.serveUDP("jaeger_compact", "receivers.jaeger_compact_port", cfg.Receivers.JaegerCompactPort, true, next, ropts); err != nil {
+		return err
+	}
+	return a.serveUDP("jaeger_binary", "receivers.jaeger_binary_port", cfg.Receivers.JaegerBinaryPort, false, next, ropts)
 }
 
 // serveAdmin serves /metrics and /ready on port (0: not at all).
@@ -197,18 +250,28 @@ func (a *App) serveAdmin(port int) error {
 
 func (a *App) startListeners() error {
 	cfg := a.cfg
-	if err := a.startReceivers(a.store, http.NewServeMux()); err != nil {
+	q := query.New(a.store, query.Options{DefaultLookback: cfg.Query.DefaultLookback.D()})
+
+	// The Zipkin port serves the receiver (POST /api/v1/spans, /api/v2/spans)
+	// and the query API's GET routes under /api/v2/.
+	zipkinMux := http.NewServeMux()
+	zipkinMux.Handle("GET /api/v2/", zipkinapi.NewHandler(q, zipkinapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Registerer: a.reg, Logger: a.log.With("component", "zipkin_api")}))
+	if err := a.startReceivers(a.store, zipkinMux); err != nil {
 		return err
 	}
 	if err := a.serveAdmin(cfg.Listen.AdminPort); err != nil {
 		return err
 	}
 
-	q := query.New(a.store, query.Options{DefaultLookback: cfg.Query.DefaultLookback.D()})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", jaegerapi.NewHandler(q, jaegerapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Registerer: a.reg, Logger: a.log.With("component", "jaeger_api")}))
 	mux.Handle("/metrics", telemetry.MetricsHandler(a.reg))
 	mux.Handle("/ready", a.ready)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/api/waymark/", uiapi.NewHandler(q, uiapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Registerer: a.reg, Logger: a.log.With("component", "ui_api")}))
+	mux.Handle("/", ui.Handler(ui.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Logger: a.log.With("component", "ui")}))
 	if err := a.serveHTTP("jaeger_query", "query.jaeger_port", cfg.Query.JaegerPort, mux); err != nil {
 		return err
 	}
@@ -217,7 +280,13 @@ func (a *App) startListeners() error {
 	tempo.Handle("/api/", tempoapi.NewHandler(q, tempoapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Logger: a.log.With("component", "tempo_api")}))
 	tempo.Handle("/metrics", telemetry.MetricsHandler(a.reg))
 	tempo.Handle("/ready", a.ready)
-	return a.serveHTTP("tempo_query", "query.tempo_port", cfg.Query.TempoPort, tempo)
+	if err := a.serveHTTP("tempo_query", "query.tempo_port", cfg.Query.TempoPort, tempo); err != nil {
+		return err
+	}
+
+	return a.serveGRPC("jaeger_grpc_query", "query.jaeger_grpc_port", cfg.Query.JaegerGRPCPort, func(s *grpc.Server) {
+		jaegergrpc.Register(s, q, jaegergrpc.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Timeout: cfg.Query.Timeout.D(), Registerer: a.reg, Logger: a.log.With("component", "jaeger_grpc_query")})
+	})
 }
 
 // Wait blocks until ctx is done or a listener fails, then shuts down.
@@ -248,6 +317,9 @@ func (a *App) shutdown(ctx context.Context) error {
 			s.Stop()
 		}
 	}
+	for _, stop := range a.udpStops {
+		stop()
+	}
 	for _, s := range a.httpServers {
 		if err := s.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
@@ -262,4 +334,22 @@ func (a *App) shutdown(ctx context.Context) error {
 	}
 	a.log.Info("stopped")
 	return errors.Join(errs...)
+}
+
+// tenantRetention converts the configured per-tenant retention.
+func tenantRetention(m config.TenantDurations) map[string]time.Duration {
+	out := make(map[string]time.Duration, len(m))
+	for tenant, d := range m {
+		out[tenant] = d.D()
+	}
+	return out
+}
+
+// compactionInterval maps the configured interval, where 0 disables
+// compaction, to the store's option, where a negative value does.
+func compactionInterval(d config.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d.D()
 }

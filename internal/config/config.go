@@ -79,6 +79,9 @@ type QueryConfig struct {
 	JaegerPort int `yaml:"jaeger_port"`
 	// TempoPort serves the Tempo API (0 disables it).
 	TempoPort int `yaml:"tempo_port"`
+	// JaegerGRPCPort serves Jaeger's gRPC query service, api_v2 (0
+	// disables it).
+	JaegerGRPCPort int `yaml:"jaeger_grpc_port"`
 	// DefaultLookback is the search window when a request gives no time range.
 	DefaultLookback Duration `yaml:"default_lookback"`
 	// Timeout bounds every query.
@@ -94,8 +97,33 @@ type StorageConfig struct {
 	Block BlockConfig `yaml:"block"`
 	// Retention is how long blocks are kept.
 	Retention Duration `yaml:"retention"`
+	// TenantRetention overrides Retention for the tenants it names (each at
+	// least 1h). In YAML a map (acme: 720h); in a flag or environment
+	// variable tenant=duration pairs: acme=720h,beta=24h.
+	TenantRetention TenantDurations `yaml:"tenant_retention"`
+	// MaxDiskBytes bounds the bytes of all blocks (their data and index
+	// objects, every tenant, in whichever backend holds them; the WAL is
+	// not counted). Beyond it the blocks with the oldest data are deleted
+	// first, counted in waymark_store_blocks_deleted_total{reason="disk_limit"}
+	// and logged. 0 means no limit.
+	MaxDiskBytes ByteSize `yaml:"max_disk_bytes"`
+	// Compaction merges small blocks into larger ones.
+	Compaction CompactionConfig `yaml:"compaction"`
 	// Backend is where blocks are stored: local disk (default) or object storage.
 	Backend bucket.Config `yaml:"backend"`
+}
+
+// CompactionConfig configures block compaction.
+type CompactionConfig struct {
+	// Interval is how often compaction runs; 0 disables it.
+	Interval Duration `yaml:"interval"`
+	// Window: a block is merged only with blocks whose newest span falls in
+	// the same window (aligned to the Unix epoch), so retention still
+	// deletes whole windows. At least 1m.
+	Window Duration `yaml:"window"`
+	// MaxBlockSpans bounds the spans of a compacted block. A compaction
+	// holds them in memory, about 600 bytes each. At least 1000.
+	MaxBlockSpans int `yaml:"max_block_spans"`
 }
 
 // WALConfig configures the write-ahead log.
@@ -133,13 +161,14 @@ func Default() Config {
 			MaxRequestBytes: 20 << 20,
 			MaxPendingBytes: 256 << 20,
 		},
-		Query: QueryConfig{JaegerPort: 16686, TempoPort: 3200, DefaultLookback: Duration(48 * 3600e9), Timeout: Duration(30e9)},
+		Query: QueryConfig{JaegerPort: 16686, TempoPort: 3200, JaegerGRPCPort: 16685, DefaultLookback: Duration(48 * 3600e9), Timeout: Duration(30e9)},
 		Storage: StorageConfig{
-			WAL:       WALConfig{SegmentSize: 128 << 20},
-			Head:      HeadConfig{MaxBytes: 128 << 20, MaxAge: Duration(60e9)},
-			Block:     BlockConfig{RowGroupSpans: 50_000},
-			Retention: Duration(14 * 24 * 3600e9),
-			Backend:   bucket.Config{Type: bucket.TypeFilesystem},
+			WAL:        WALConfig{SegmentSize: 128 << 20},
+			Head:       HeadConfig{MaxBytes: 64 << 20, MaxAge: Duration(60e9)},
+			Block:      BlockConfig{RowGroupSpans: 50_000},
+			Retention:  Duration(14 * 24 * 3600e9),
+			Compaction: CompactionConfig{Interval: Duration(30e9), Window: Duration(3600e9), MaxBlockSpans: 250_000},
+			Backend:    bucket.Config{Type: bucket.TypeFilesystem},
 		},
 		Agent: DefaultAgent(),
 	}
@@ -165,6 +194,7 @@ func (c *Config) Validate() error {
 		"receivers.jaeger_binary_port":      c.Receivers.JaegerBinaryPort,
 		"query.jaeger_port":                 c.Query.JaegerPort,
 		"query.tempo_port":                  c.Query.TempoPort,
+		"query.jaeger_grpc_port":            c.Query.JaegerGRPCPort,
 	}
 	for _, key := range sortedKeys(ports) {
 		if p := ports[key]; p < 0 || p > 65535 {
@@ -221,6 +251,27 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.Retention.D() < 3600e9 {
 		bad("storage.retention", "%s is below the minimum of 1h", c.Storage.Retention)
+	}
+	for _, tenant := range sortedKeys(c.Storage.TenantRetention) {
+		key := "storage.tenant_retention." + tenant
+		if err := model.ValidateTenant(tenant); err != nil {
+			bad(key, "%v", err)
+		}
+		if d := c.Storage.TenantRetention[tenant]; d.D() < 3600e9 {
+			bad(key, "%s is below the minimum of 1h", d)
+		}
+	}
+	if c.Storage.MaxDiskBytes < 0 {
+		bad("storage.max_disk_bytes", "must not be negative")
+	}
+	if c.Storage.Compaction.Interval < 0 {
+		bad("storage.compaction.interval", "must not be negative (0 disables compaction)")
+	}
+	if c.Storage.Compaction.Window.D() < 60e9 {
+		bad("storage.compaction.window", "%s is below the minimum of 1m", c.Storage.Compaction.Window)
+	}
+	if c.Storage.Compaction.MaxBlockSpans < 1000 {
+		bad("storage.compaction.max_block_spans", "%d is below the minimum of 1000", c.Storage.Compaction.MaxBlockSpans)
 	}
 	if err := c.Storage.Backend.Validate(); err != nil {
 		errs = append(errs, err)

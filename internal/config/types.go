@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -88,3 +89,50 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error { return b.Set(n.Value) }
 
 // MarshalYAML writes the size with its unit.
 func (b ByteSize) MarshalYAML() (any, error) { return b.String(), nil }
+
+// TenantDurations maps tenants to durations. As text (flags, environment
+// variables) it is tenant=duration pairs separated by commas:
+// "acme=720h,beta=24h".
+type TenantDurations map[string]Duration
+
+// Set parses tenant=duration pairs; an empty string gives an empty map.
+func (m *TenantDurations) Set(s string) error {
+	out := make(TenantDurations)
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		tenant, dur, ok := strings.Cut(p, "=")
+		tenant = strings.TrimSpace(tenant)
+		if !ok || tenant == "" {
+			return fmt.Errorf("%q is not a tenant=duration pair", p)
+		}
+		if _, dup := out[tenant]; dup {
+			return fmt.Errorf("tenant %q given twice", tenant)
+		}
+		var d Duration
+		if err := d.Set(dur); err != nil {
+			return fmt.Errorf("tenant %q: %w", tenant, err)
+		}
+		out[tenant] = d
+	}
+	*m = out
+	return nil
+}
+
+// String formats m as sorted tenant=duration pairs.
+func (m TenantDurations) String() string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k + "=" + m[k].String())
+	}
+	return b.String()
+}

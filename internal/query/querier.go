@@ -13,14 +13,21 @@ import (
 
 // Querier answers queries from a Store.
 type Querier struct {
-	store    *store.Store
-	lookback time.Duration
+	store     *store.Store
+	lookback  time.Duration
+	maxSeries int
+	// spanPath lets span-local metrics queries skip whole-trace reads;
+	// tests turn it off to check both paths agree.
+	spanPath bool
 }
 
 // Options configures a Querier.
 type Options struct {
 	// DefaultLookback is the search window when a request has no start; 0 means 48 h.
 	DefaultLookback time.Duration
+	// MaxMetricsSeries bounds the series one metrics query may build;
+	// 0 means DefaultMaxMetricsSeries.
+	MaxMetricsSeries int
 }
 
 // New returns a Querier over s.
@@ -28,7 +35,10 @@ func New(s *store.Store, opts Options) *Querier {
 	if opts.DefaultLookback == 0 {
 		opts.DefaultLookback = 48 * time.Hour
 	}
-	return &Querier{store: s, lookback: opts.DefaultLookback}
+	if opts.MaxMetricsSeries <= 0 {
+		opts.MaxMetricsSeries = DefaultMaxMetricsSeries
+	}
+	return &Querier{store: s, lookback: opts.DefaultLookback, maxSeries: opts.MaxMetricsSeries, spanPath: true}
 }
 
 // FindTrace returns every span of trace id, or an error wrapping

@@ -1,6 +1,6 @@
-// Package query answers trace lookups, searches, and service/operation
-// listings for a tenant by merging the store's head and blocks. API
-// front-ends call it; it never writes.
+// Package query answers trace lookups, searches (by tags or TraceQL),
+// TraceQL metrics, and service/operation listings for a tenant by merging
+// the store's head and blocks. API front-ends call it; it never writes.
 package query
 
 import (

@@ -27,7 +27,8 @@ const zstdMinWindow = 8 << 20
 // ReadBody reads the body of r, undoing its Content-Encoding (gzip,
 // x-gzip, deflate, zlib, zstd or identity). Both the body as sent and the
 // decompressed body are capped at limit bytes: beyond it ReadBody returns
-// a *TooLargeError, so a zip bomb costs at most limit bytes of memory. An
+// a *TooLargeError, so a zip bomb costs at most about twice limit bytes of
+// memory. An
 // unknown encoding yields a *MediaTypeError and a corrupt stream an
 // *InvalidError. The returned slice is newly allocated and owned by the
 // caller.
@@ -43,6 +44,9 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	}
 	if r.ContentLength > limit {
 		return nil, &TooLargeError{Limit: limit}
+	}
+	if r.Body == nil {
+		return []byte{}, nil
 	}
 	wire, err := readLimited(r.Body, limit, r.ContentLength)
 	if err != nil {
@@ -107,10 +111,14 @@ func gunzip(wire []byte, limit int64) ([]byte, error) {
 		return nil, Invalid(fmt.Errorf("gzip body: %w", err))
 	}
 	// The trailer of a single-member stream holds the decompressed size
-	// modulo 2^32: a good first guess for the buffer.
+	// modulo 2^32: a good first guess for the buffer, unless it claims more
+	// than deflate can expand to.
 	var hint int64
 	if len(wire) >= 4 {
 		hint = int64(binary.LittleEndian.Uint32(wire[len(wire)-4:]))
+		if hint > int64(len(wire))*maxRatio {
+			hint = 0
+		}
 	}
 	return decompressed(zr, "gzip", wire, limit, hint)
 }
@@ -130,7 +138,7 @@ func inflate(wire []byte, limit int64) ([]byte, error) {
 
 func decompressed(rc io.ReadCloser, format string, wire []byte, limit, hint int64) ([]byte, error) {
 	defer rc.Close()
-	if hint <= 0 || hint > int64(len(wire))*maxRatio {
+	if hint <= 0 {
 		hint = int64(len(wire)) * 4
 	}
 	b, err := readLimited(rc, limit, hint)
@@ -144,9 +152,15 @@ func unzstd(wire []byte, limit int64) ([]byte, error) {
 	// Streaming senders declare windows of several MiB whatever the data
 	// size; allow those, and let readLimited bound the output.
 	window := uint64(max(limit, zstdMinWindow))
-	dec, err := zstd.NewReader(bytes.NewReader(wire), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(window))
+	dec, err := zstd.NewReader(bytes.NewReader(wire), zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(window))
 	if err != nil {
 		return nil, Invalid(fmt.Errorf("zstd body: %w", err))
 	}
-	return decompressed(dec.IOReadCloser(), "zstd", wire, limit, 0)
+	// A frame header may state the decompressed size.
+	var hint int64
+	var h zstd.Header
+	if h.Decode(wire) == nil && h.HasFCS {
+		hint = int64(min(h.FrameContentSize, uint64(limit)))
+	}
+	return decompressed(dec.IOReadCloser(), "zstd", wire, limit, hint)
 }

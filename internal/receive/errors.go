@@ -34,6 +34,7 @@ func Invalidf(format string, args ...any) error {
 	return &InvalidError{Err: fmt.Errorf(format, args...)}
 }
 
+// Error returns the underlying error's message.
 func (e *InvalidError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the underlying error.
@@ -45,6 +46,7 @@ type TooLargeError struct {
 	Limit int64
 }
 
+// Error describes the limit.
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("request body exceeds the limit of %d bytes", e.Limit)
 }
@@ -56,6 +58,7 @@ type MediaTypeError struct {
 	Value string
 }
 
+// Error names the unsupported value.
 func (e *MediaTypeError) Error() string {
 	return fmt.Sprintf("unsupported %s %q", e.What, e.Value)
 }

@@ -3,7 +3,9 @@ package receive
 import (
 	"context"
 	"log/slog"
+	"mime"
 	"net/http"
+	"slices"
 
 	"waymark/internal/model"
 )
@@ -36,6 +38,25 @@ func NewSink(receiver string, next model.Consumer, opts Options) *Sink {
 
 // DefaultTenant returns the tenant of requests that name none.
 func (s *Sink) DefaultTenant() string { return s.tenant }
+
+// MediaType returns the media type of r's Content-Type, without
+// parameters, if it is one of allowed ("" stands for a missing header).
+// Otherwise it counts the failure and returns a *MediaTypeError.
+func (s *Sink) MediaType(r *http.Request, allowed ...string) (string, error) {
+	ct := r.Header.Get("Content-Type")
+	mt, ok := "", true
+	if ct != "" {
+		var err error
+		mt, _, err = mime.ParseMediaType(ct)
+		ok = err == nil
+	}
+	if !ok || !slices.Contains(allowed, mt) {
+		err := &MediaTypeError{What: "content type", Value: ct}
+		s.Failed(err)
+		return "", err
+	}
+	return mt, nil
+}
 
 // ReadHTTP returns the tenant and the decompressed body of r (see
 // TenantFromHTTP and ReadBody), counting the body's bytes, or counting the
@@ -105,4 +126,22 @@ func (s *Sink) Failed(err error) {
 // Dropped counts a dropped UDP datagram under reason.
 func (s *Sink) Dropped(reason string) {
 	s.m.droppedPkts.WithLabelValues(reason).Inc()
+}
+
+// Accept finishes an HTTP request of a protocol whose success is 202
+// Accepted with no body. If decoding failed (decodeErr), it counts and
+// answers the request as invalid; otherwise it pushes spans and answers
+// 202, or the error as Classify maps it.
+func (s *Sink) Accept(w http.ResponseWriter, r *http.Request, tenant string, spans []model.Span, decodeErr error) {
+	if decodeErr != nil {
+		err := Invalid(decodeErr)
+		s.Failed(err)
+		WriteHTTPError(w, err)
+		return
+	}
+	if _, err := s.Push(r.Context(), tenant, spans, nil); err != nil {
+		WriteHTTPError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
 }

@@ -18,6 +18,10 @@ func newBlockSet() *blockSet { return &blockSet{byTenant: make(map[string][]*sto
 func (bs *blockSet) add(tenant string, b *storedBlock) {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
+	bs.addLocked(tenant, b)
+}
+
+func (bs *blockSet) addLocked(tenant string, b *storedBlock) {
 	list := append(bs.byTenant[tenant], b)
 	slices.SortFunc(list, func(x, y *storedBlock) int {
 		mx, my := x.Meta(), y.Meta()
@@ -35,6 +39,23 @@ func (bs *blockSet) add(tenant string, b *storedBlock) {
 	bs.byTenant[tenant] = list
 }
 
+// replace adds b to tenant's blocks and removes those with the IDs in ids,
+// in one step for readers; it returns the removed blocks.
+func (bs *blockSet) replace(tenant string, ids []string, b *storedBlock) []*storedBlock {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	var removed []*storedBlock
+	bs.byTenant[tenant] = slices.DeleteFunc(bs.byTenant[tenant], func(x *storedBlock) bool {
+		if slices.Contains(ids, x.Meta().ID) {
+			removed = append(removed, x)
+			return true
+		}
+		return false
+	})
+	bs.addLocked(tenant, b)
+	return removed
+}
+
 func (bs *blockSet) remove(tenant, id string) {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
@@ -48,6 +69,38 @@ func (bs *blockSet) list(tenant string) []*storedBlock {
 	return slices.Clone(bs.byTenant[tenant])
 }
 
+// tenants returns the tenants that have blocks, sorted.
+func (bs *blockSet) tenants() []string {
+	bs.mu.RLock()
+	defer bs.mu.RUnlock()
+	out := make([]string, 0, len(bs.byTenant))
+	for t, l := range bs.byTenant {
+		if len(l) > 0 {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// all returns a snapshot of every tenant's blocks.
+func (bs *blockSet) all() []*storedBlock {
+	bs.mu.RLock()
+	defer bs.mu.RUnlock()
+	var out []*storedBlock
+	for _, l := range bs.byTenant {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// contains reports whether b is still one of the open blocks.
+func (bs *blockSet) contains(b *storedBlock) bool {
+	bs.mu.RLock()
+	defer bs.mu.RUnlock()
+	return slices.Contains(bs.byTenant[b.Meta().Tenant], b)
+}
+
 // count returns the number of open blocks.
 func (bs *blockSet) count() int {
 	bs.mu.RLock()
@@ -59,14 +112,16 @@ func (bs *blockSet) count() int {
 	return n
 }
 
-// expired returns the blocks whose newest span is older than cutoff.
-func (bs *blockSet) expired(cutoff uint64) []*storedBlock {
+// expired returns the blocks whose newest span is older than the cutoff
+// that cutoff returns for their tenant.
+func (bs *blockSet) expired(cutoff func(tenant string) uint64) []*storedBlock {
 	bs.mu.RLock()
 	defer bs.mu.RUnlock()
 	var out []*storedBlock
-	for _, l := range bs.byTenant {
+	for tenant, l := range bs.byTenant {
+		c := cutoff(tenant)
 		for _, b := range l {
-			if b.Meta().MaxTimeUnixNano < cutoff {
+			if b.Meta().MaxTimeUnixNano < c {
 				out = append(out, b)
 			}
 		}

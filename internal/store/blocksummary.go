@@ -2,10 +2,12 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/thanos-io/objstore"
 
@@ -57,24 +59,74 @@ func summarizeHead(h *head.Head, tenant string) blockSummary {
 	return s
 }
 
-// summarizeBlock recomputes a block's summary from its spans.
+// summarizer computes a block summary from spans given trace by trace,
+// holding only one trace at a time.
+type summarizer struct {
+	ops       map[operationEntry]struct{}
+	deps      map[[2]string]*summary.Dependency
+	tags      summary.Tags
+	resources map[*model.Resource]struct{}
+	trace     []model.Span
+}
+
+func newSummarizer() *summarizer {
+	return &summarizer{ops: make(map[operationEntry]struct{}), deps: make(map[[2]string]*summary.Dependency),
+		tags: summary.NewTags(), resources: make(map[*model.Resource]struct{})}
+}
+
+// add adds one span; spans of a trace must come together.
+func (z *summarizer) add(s *model.Span) {
+	if len(z.trace) > 0 && z.trace[0].TraceID != s.TraceID {
+		z.endTrace()
+	}
+	z.trace = append(z.trace, *s)
+	z.ops[operationEntry{Service: s.ServiceName(), Name: s.Name, Kind: uint8(s.Kind)}] = struct{}{}
+	z.tags.Add(s, z.resources)
+}
+
+func (z *summarizer) endTrace() {
+	summary.Dependencies(z.deps, z.trace)
+	clear(z.trace)
+	z.trace = z.trace[:0]
+}
+
+// summary returns the summary of every span added, in the order
+// summarizeHead gives.
+func (z *summarizer) summary() blockSummary {
+	z.endTrace()
+	s := blockSummary{Version: 1, Operations: make([]operationEntry, 0, len(z.ops))}
+	for op := range z.ops {
+		s.Operations = append(s.Operations, op)
+	}
+	slices.SortFunc(s.Operations, func(a, b operationEntry) int {
+		return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Kind, b.Kind))
+	})
+	s.Dependencies = summary.SortedDependencies(z.deps)
+	s.Tags = z.tags.List()
+	return s
+}
+
+// summarizeSorted computes the summary of spans grouped by trace.
+func summarizeSorted(spans []model.Span) blockSummary {
+	z := newSummarizer()
+	for i := range spans {
+		z.add(&spans[i])
+	}
+	return z.summary()
+}
+
+// summarizeBlock recomputes a block's summary from its spans, which a
+// block stores grouped by trace.
 func summarizeBlock(ctx context.Context, b *block.Block) (blockSummary, error) {
-	h := head.New()
-	tenant := b.Meta().Tenant
-	var batch []model.Span
+	z := newSummarizer()
 	err := b.Iter(ctx, func(s model.Span) error {
-		batch = append(batch, s)
-		if len(batch) == 4096 {
-			h.Append(tenant, batch)
-			batch = nil
-		}
+		z.add(&s)
 		return nil
 	})
 	if err != nil {
 		return blockSummary{}, err
 	}
-	h.Append(tenant, batch)
-	return summarizeHead(h, tenant), nil
+	return z.summary(), nil
 }
 
 func writeSummary(ctx context.Context, bkt objstore.Bucket, tenant, id string, s blockSummary) error {

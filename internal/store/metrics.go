@@ -12,8 +12,19 @@ type metrics struct {
 	blockBytes       prometheus.Counter
 	blockWriteErrors prometheus.Counter
 	blockOpenErrors  prometheus.Counter
-	blocksDeleted    prometheus.Counter
+	blocksDeleted    *prometheus.CounterVec
+	blockReadErrors  prometheus.Counter
+	blocks           prometheus.Gauge
+	blocksSize       prometheus.Gauge
 }
+
+// Reasons a block is deleted, the values of the reason label of
+// waymark_store_blocks_deleted_total.
+const (
+	reasonRetention = "retention"
+	reasonDiskLimit = "disk_limit"
+	reasonCompacted = "compacted"
+)
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
@@ -26,11 +37,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		blockBytes:       prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_block_bytes_written_total", Help: "Bytes of block data files written."}),
 		blockWriteErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_block_write_errors_total", Help: "Failed block writes."}),
 		blockOpenErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_block_open_errors_total", Help: "Blocks that could not be opened and were skipped."}),
-		blocksDeleted:    prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_blocks_deleted_total", Help: "Blocks deleted by retention."}),
+		blocksDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waymark_store_blocks_deleted_total",
+			Help: "Blocks deleted, by reason: retention (expired), disk_limit (oldest data over storage.max_disk_bytes) or compacted (merged into a larger block)."}, []string{"reason"}),
+		blockReadErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_block_read_errors_total", Help: "Block reads that failed on damaged data; the block's part of the answer was skipped."}),
+		blocks:          prometheus.NewGauge(prometheus.GaugeOpts{Name: "waymark_store_blocks", Help: "Open blocks of every tenant."}),
+		blocksSize:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "waymark_store_blocks_size_bytes", Help: "Bytes of the data and index objects of the open blocks (what storage.max_disk_bytes bounds)."}),
+	}
+	for _, r := range []string{reasonRetention, reasonDiskLimit, reasonCompacted} {
+		m.blocksDeleted.WithLabelValues(r)
 	}
 	if reg != nil {
 		reg.MustRegister(m.spansStored, m.bytesStored, m.refused, m.headSpans, m.headBytes, m.blocksWritten,
-			m.blockBytes, m.blockWriteErrors, m.blockOpenErrors, m.blocksDeleted)
+			m.blockBytes, m.blockWriteErrors, m.blockOpenErrors, m.blocksDeleted, m.blockReadErrors, m.blocks, m.blocksSize)
 	}
 	return m
 }

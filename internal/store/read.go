@@ -48,6 +48,9 @@ func (s *Store) FindTrace(ctx context.Context, tenant string, id model.TraceID) 
 		}
 		found, err := b.FindTrace(ctx, id)
 		if err != nil {
+			if s.skipFailedBlock(ctx, b, err) {
+				continue
+			}
 			return nil, fmt.Errorf("block %s: %w", b.Meta().ID, err)
 		}
 		spans = append(spans, found...)
@@ -76,15 +79,35 @@ func dedupSpans(spans []model.Span) []model.Span {
 // each trace once, until fn returns false or req.Limit traces were given.
 // Matches carry the matched spans of the source that found the trace first.
 func (s *Store) Search(ctx context.Context, tenant string, req filter.Request, fn func(filter.Match) bool) error {
+	return s.search(ctx, tenant, req, false, fn)
+}
+
+// SearchSpans is Search for callers that need every matching span, such as
+// metrics over spans: each match carries the matching spans of every
+// source holding the trace (the head, heads being cut, blocks), each span
+// once, instead of those of the first source only. req.Limit is ignored,
+// since every source must be read.
+func (s *Store) SearchSpans(ctx context.Context, tenant string, req filter.Request, fn func(filter.Match) bool) error {
+	req.Limit = 0
+	return s.search(ctx, tenant, req, true, fn)
+}
+
+func (s *Store) search(ctx context.Context, tenant string, req filter.Request, merge bool, fn func(filter.Match) bool) error {
 	if err := req.Compile(); err != nil {
 		return err
 	}
 	var all []filter.Match
 	seen := make(map[model.TraceID]int)
+	var merged []int
 	collect := func(m filter.Match) bool {
 		if i, ok := seen[m.TraceID]; ok {
 			if m.StartUnixNano < all[i].StartUnixNano {
 				all[i].StartUnixNano = m.StartUnixNano
+			}
+			if merge {
+				all[i].EndUnixNano = max(all[i].EndUnixNano, m.EndUnixNano)
+				all[i].Spans = append(all[i].Spans, m.Spans...)
+				merged = append(merged, i)
 			}
 			return true
 		}
@@ -97,11 +120,9 @@ func (s *Store) Search(ctx context.Context, tenant string, req filter.Request, f
 			return err
 		}
 	}
-	unlimited := req
-	unlimited.Limit = 0
-	// Blocks are ordered newest first. Once limit traces are known, a block
-	// whose newest span is older than the limit-th trace cannot change the
-	// newest-first answer.
+	// Blocks are ordered newest first, and each returns its req.Limit newest
+	// matching traces. Once limit traces are known, a block whose newest
+	// span is older than the limit-th trace cannot change the answer.
 	for _, b := range s.blocks.list(tenant) {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -122,12 +143,15 @@ func (s *Store) Search(ctx context.Context, tenant string, req filter.Request, f
 				break
 			}
 		}
-		// A block yields matches in trace-ID order, so it must not stop at
-		// the limit: the newest traces may come last. The query layer keeps
-		// this bounded by searching newest-first time windows.
-		if err := b.Search(ctx, &unlimited, collect); err != nil {
+		if err := b.Search(ctx, &req, collect); err != nil {
+			if s.skipFailedBlock(ctx, b, err) {
+				continue
+			}
 			return fmt.Errorf("search block %s: %w", m.ID, err)
 		}
+	}
+	for _, i := range merged {
+		all[i].Spans = dedupSpans(all[i].Spans)
 	}
 	head.SortNewestFirst(all)
 	for i, m := range all {

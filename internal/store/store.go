@@ -16,6 +16,7 @@ import (
 
 	"waymark/internal/model"
 	"waymark/internal/store/block"
+	"waymark/internal/store/compact"
 	"waymark/internal/store/head"
 	"waymark/internal/store/wal"
 )
@@ -38,9 +39,24 @@ type Options struct {
 	// Block configures written blocks.
 	Block block.WriteOptions
 	// Retention deletes blocks whose newest span is older than this (default 14 days).
-	Retention  time.Duration
-	Registerer prometheus.Registerer
-	Logger     *slog.Logger
+	Retention time.Duration
+	// TenantRetention overrides Retention for the tenants it names.
+	TenantRetention map[string]time.Duration
+	// MaxDiskBytes bounds the bytes of the data and index objects of all
+	// blocks; beyond it the blocks with the oldest data, of any tenant, are
+	// deleted first. 0 means no limit.
+	MaxDiskBytes int64
+	// Compaction tunes which blocks are merged (see compact.Options).
+	Compaction compact.Options
+	// CompactionInterval is how often blocks are compacted (default 30
+	// seconds; negative disables compaction).
+	CompactionInterval time.Duration
+	// ReplacedBlockDelay is how long the inputs of a compaction stay
+	// readable for queries that started before it (default 1 minute;
+	// negative deletes them at once).
+	ReplacedBlockDelay time.Duration
+	Registerer         prometheus.Registerer
+	Logger             *slog.Logger
 }
 
 func (o *Options) setDefaults() {
@@ -58,6 +74,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.Retention == 0 {
 		o.Retention = 14 * 24 * time.Hour
+	}
+	if o.CompactionInterval == 0 {
+		o.CompactionInterval = 30 * time.Second
+	}
+	if o.ReplacedBlockDelay == 0 {
+		o.ReplacedBlockDelay = time.Minute
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -84,20 +106,28 @@ type Store struct {
 
 	// cutMu serialises cuts. cutting holds heads being written to blocks;
 	// they stay queryable until their blocks are open.
-	cutMu      sync.Mutex
-	cuttingMu  sync.RWMutex
-	cutting    []*head.Head
-	blocks     *blockSet
-	pending    atomic.Int64
-	stop       chan struct{}
-	loopDone   chan struct{}
+	cutMu     sync.Mutex
+	cuttingMu sync.RWMutex
+	cutting   []*head.Head
+	blocks    *blockSet
+	pending   atomic.Int64
+	stop      chan struct{}
+	loopDone  chan struct{}
+
+	// maintMu serialises compaction, retention and the disk limit.
+	maintMu   sync.Mutex
+	compactor *compact.Compactor
+	replaced  []replacedBlocks // guarded by maintMu, oldest first
+	maintDone chan struct{}
+
 	closeOnce  sync.Once
 	closeError error
 }
 
-// Open opens or creates the store in opts.Dir: it replays the WAL into the
-// head, opens the blocks in the bucket, and starts the background loop that
-// cuts the head and applies retention.
+// Open opens or creates the store in opts.Dir: it settles what a crash left
+// in the bucket, opens the blocks, replays the WAL into the head, and starts
+// the background loops that cut the head, compact blocks and apply
+// retention and the disk limit.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	opts.setDefaults()
 	if opts.Bucket == nil {
@@ -112,6 +142,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		blocks:    newBlockSet(),
 		stop:      make(chan struct{}),
 		loopDone:  make(chan struct{}),
+		maintDone: make(chan struct{}),
+	}
+	s.compactor = compact.New(opts.Bucket, compact.Config{Plan: opts.Compaction, Block: opts.Block,
+		Registerer: opts.Registerer, Logger: opts.Logger.With("subsystem", "compaction")})
+	if err := s.recoverBucket(ctx); err != nil {
+		return nil, err
 	}
 	if err := s.openBlocks(ctx); err != nil {
 		return nil, err
@@ -143,7 +179,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s.log.Info("wal replayed", "records", records, "spans", spans, "undecodable", bad, "duration", time.Since(start).Round(time.Millisecond))
 	s.metrics.headSpans.Set(float64(s.head.Stats().Spans))
+	s.updateBlockGauges()
 	go s.loop()
+	go s.maintain()
 	return s, nil
 }
 
@@ -193,7 +231,6 @@ func (s *Store) loop() {
 	defer close(s.loopDone)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	lastRetention := time.Time{}
 	for {
 		select {
 		case <-s.stop:
@@ -208,12 +245,6 @@ func (s *Store) loop() {
 		if st.Spans > 0 && (st.Bytes >= s.opts.HeadMaxBytes || time.Since(since) >= s.opts.HeadMaxAge) {
 			if err := s.CutHead(context.Background()); err != nil {
 				s.log.Error("cut head", "err", err)
-			}
-		}
-		if time.Since(lastRetention) >= time.Minute {
-			lastRetention = time.Now()
-			if err := s.ApplyRetention(context.Background(), time.Now()); err != nil {
-				s.log.Error("apply retention", "err", err)
 			}
 		}
 	}
@@ -320,37 +351,23 @@ func (s *Store) openBlocks(ctx context.Context) error {
 	return nil
 }
 
-// ApplyRetention deletes every block whose newest span is older than the
-// retention period at now.
-func (s *Store) ApplyRetention(ctx context.Context, now time.Time) error {
-	cutoff := uint64(now.Add(-s.opts.Retention).UnixNano())
-	var errs []error
-	for _, b := range s.blocks.expired(cutoff) {
-		m := b.Meta()
-		if err := block.Delete(ctx, s.opts.Bucket, m.Tenant, m.ID); err != nil {
-			errs = append(errs, fmt.Errorf("delete block %s/%s: %w", m.Tenant, m.ID, err))
-			continue
-		}
-		s.blocks.remove(m.Tenant, m.ID)
-		_ = b.Close()
-		s.metrics.blocksDeleted.Inc()
-		s.log.Info("block deleted by retention", "tenant", m.Tenant, "block", m.ID, "max_time", time.Unix(0, int64(m.MaxTimeUnixNano)).UTC())
-	}
-	return errors.Join(errs...)
-}
-
-// Close stops the background loop, waits for appends in flight, and closes
-// the WAL and blocks. The head is not cut: the WAL holds it for the next Open.
+// Close stops the background loops, waits for appends in flight, deletes
+// the blocks compactions replaced, and closes the WAL and blocks. The head
+// is not cut: the WAL holds it for the next Open.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.loopDone
+		<-s.maintDone
+		s.maintMu.Lock()
+		replacedErr := s.deleteReplacedLocked(context.Background(), time.Now().Add(s.opts.ReplacedBlockDelay))
+		s.maintMu.Unlock()
 		s.cutMu.Lock()
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
 		s.cutMu.Unlock()
-		s.closeError = errors.Join(s.wal.Close(), s.blocks.closeAll())
+		s.closeError = errors.Join(replacedErr, s.wal.Close(), s.blocks.closeAll())
 	})
 	return s.closeError
 }

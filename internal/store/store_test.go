@@ -194,3 +194,73 @@ func TestOverloadedWhenTooMuchPending(t *testing.T) {
 		t.Fatalf("lone batch refused: %v", err)
 	}
 }
+
+// TestSearchSpansMergesSources splits traces between a block and the head
+// and resends some spans: Search gives one source's spans per trace,
+// SearchSpans every matching span exactly once.
+func TestSearchSpansMergesSources(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(3, 4))
+	base := uint64(time.Now().Add(-time.Hour).UnixNano())
+	spans := genTraces(rng, 100, base, 0)
+	var roots, children []model.Span
+	for i := range spans {
+		if spans[i].ParentSpanID.IsZero() {
+			roots = append(roots, spans[i])
+		} else {
+			children = append(children, spans[i])
+		}
+	}
+	for _, batch := range [][]model.Span{roots, nil, children, roots[:10]} {
+		if batch == nil {
+			if err := s.CutHead(ctx); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := s.Consume(ctx, model.Batch{Tenant: "acme", Spans: append([]model.Span(nil), batch...)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name      string
+		req       filter.Request
+		wantSpans int
+	}{
+		{"all", filter.Request{Limit: 5}, 200},
+		{"time_range", filter.Request{StartUnixNano: base + 50*1000, EndUnixNano: base + 60*1000 - 1}, 20},
+		{"condition", filter.Request{Conditions: []filter.Condition{{Scope: filter.ScopeIntrinsic, Key: "name", Value: model.StringValue("work")}}}, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, traces := 0, 0
+			keys := map[spanKey]bool{}
+			err := s.SearchSpans(ctx, "acme", tc.req, func(m filter.Match) bool {
+				traces++
+				for _, sp := range m.Spans {
+					if sp.TraceID != m.TraceID || keys[spanKey{sp.SpanID, sp.Kind}] {
+						t.Fatalf("span %s of trace %s repeated or misplaced", sp.SpanID, sp.TraceID)
+					}
+					keys[spanKey{sp.SpanID, sp.Kind}] = true
+					n++
+				}
+				return true
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != tc.wantSpans {
+				t.Errorf("SearchSpans gave %d spans in %d traces, want %d spans", n, traces, tc.wantSpans)
+			}
+			first, unlimited := 0, tc.req
+			unlimited.Limit = 0
+			for _, m := range search(t, s, "acme", unlimited) {
+				first += len(m.Spans)
+			}
+			if tc.name == "all" && first >= tc.wantSpans {
+				t.Errorf("Search gave %d spans; the test expects it to give one source's only", first)
+			}
+		})
+	}
+}

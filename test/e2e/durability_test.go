@@ -2,7 +2,7 @@ package e2e
 
 import (
 	"context"
-	"encoding/binary"
+	binenc "encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -28,15 +28,15 @@ func makeBatch(rng *rand.Rand, service string, traces, spansPerTrace int, start 
 	ids := make([]pcommon.TraceID, 0, traces)
 	for i := 0; i < traces; i++ {
 		var tid pcommon.TraceID
-		binary.BigEndian.PutUint64(tid[:8], rng.Uint64())
-		binary.BigEndian.PutUint64(tid[8:], rng.Uint64())
+		binenc.BigEndian.PutUint64(tid[:8], rng.Uint64())
+		binenc.BigEndian.PutUint64(tid[8:], rng.Uint64())
 		ids = append(ids, tid)
 		var root pcommon.SpanID
 		for j := 0; j < spansPerTrace; j++ {
 			sp := ss.Spans().AppendEmpty()
 			sp.SetTraceID(tid)
 			var sid pcommon.SpanID
-			binary.BigEndian.PutUint64(sid[:], rng.Uint64()|1)
+			binenc.BigEndian.PutUint64(sid[:], rng.Uint64()|1)
 			sp.SetSpanID(sid)
 			if j == 0 {
 				root = sid

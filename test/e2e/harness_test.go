@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 // ports are the listener ports of one Waymark process. An agent has no
 // query ports; it serves /ready and /metrics on Admin.
 type ports struct {
-	OTLPGRPC, OTLPHTTP, Zipkin, JaegerThrift, JaegerGRPC, JaegerCompact, JaegerBinary, Query, Tempo, Admin int
+	OTLPGRPC, OTLPHTTP, Zipkin, JaegerThrift, JaegerGRPC, JaegerCompact, JaegerBinary, Query, Tempo, JaegerGRPCQuery, Admin int
 }
 
 // freePorts reserves n distinct free loopback TCP ports (also free for UDP).
@@ -105,10 +105,10 @@ func (b *syncBuffer) String() string {
 // ports, waits until /ready answers 200, and stops it when the test ends.
 func startServer(t *testing.T, extraArgs ...string) *server {
 	t.Helper()
-	p := freePorts(t, 9)
+	p := freePorts(t, 10)
 	s := &server{t: t, role: "all-in-one", dataDir: t.TempDir(), ports: ports{
 		OTLPGRPC: p[0], OTLPHTTP: p[1], Zipkin: p[2], JaegerThrift: p[3], JaegerGRPC: p[4],
-		JaegerCompact: p[5], JaegerBinary: p[6], Query: p[7], Tempo: p[8],
+		JaegerCompact: p[5], JaegerBinary: p[6], Query: p[7], Tempo: p[8], JaegerGRPCQuery: p[9],
 	}, args: extraArgs}
 	s.start()
 	t.Cleanup(s.stop)
@@ -150,7 +150,8 @@ func (s *server) start() {
 	if s.role == "agent" {
 		args = append(args, "--listen.admin_port="+strconv.Itoa(s.ports.Admin))
 	} else {
-		args = append(args, "--query.jaeger_port="+strconv.Itoa(s.ports.Query), "--query.tempo_port="+strconv.Itoa(s.ports.Tempo))
+		args = append(args, "--query.jaeger_port="+strconv.Itoa(s.ports.Query), "--query.tempo_port="+strconv.Itoa(s.ports.Tempo),
+			"--query.jaeger_grpc_port="+strconv.Itoa(s.ports.JaegerGRPCQuery))
 	}
 	args = append(args, s.args...)
 	s.logs = &syncBuffer{}

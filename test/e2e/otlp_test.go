@@ -148,6 +148,12 @@ func checkTrace(t *testing.T, tr jaegerTrace, sent sentTrace, service string) {
 	if want := sent.start.UnixMicro(); root.StartTime != want {
 		t.Errorf("root startTime = %d µs, want %d", root.StartTime, want)
 	}
+	if want := sent.start.Add(10 * time.Millisecond).UnixMicro(); child.StartTime != want {
+		t.Errorf("child startTime = %d µs, want %d", child.StartTime, want)
+	}
+	if want := sent.start.Add(20 * time.Millisecond).UnixMicro(); bad.StartTime != want {
+		t.Errorf("grandchild startTime = %d µs, want %d", bad.StartTime, want)
+	}
 	if root.Duration != 100_000 || child.Duration != 70_000 || bad.Duration != 50_000 {
 		t.Errorf("durations (µs) = %d %d %d, want 100000 70000 50000", root.Duration, child.Duration, bad.Duration)
 	}
@@ -168,6 +174,7 @@ func checkTrace(t *testing.T, tr jaegerTrace, sent sentTrace, service string) {
 	checkTag(child, "span.kind", "string", "client")
 	checkTag(child, "retry", "bool", true)
 	checkTag(child, "ratio", "float64", 0.25)
+	checkTag(bad, "span.kind", "string", "internal")
 	checkTag(bad, "error", "bool", true)
 	checkTag(bad, "otel.status_code", "string", "ERROR")
 	checkTag(bad, "otel.status_description", "string", "card declined")

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"waymark/internal/api/apihttp"
 	"waymark/internal/model"
 	"waymark/internal/query"
 	"waymark/internal/store/filter"
@@ -52,7 +52,7 @@ type Options struct {
 // Tenant headers: Tempo's convention, and the one Jaeger uses with
 // multi-tenancy on.
 const (
-	headerTenant      = "X-Scope-OrgID"
+	headerTenant      = apihttp.HeaderTenant
 	headerTenantAlias = "X-Tenant"
 )
 
@@ -67,7 +67,7 @@ type handler struct {
 	q             Querier
 	defaultTenant string
 	log           *slog.Logger
-	metrics       *metrics
+	metrics       *apihttp.Metrics
 	now           func() time.Time
 	mux           *http.ServeMux
 }
@@ -86,7 +86,7 @@ func newHandler(q Querier, opts Options) *handler {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	h.metrics = newMetrics(opts.Registerer, h.log)
+	h.metrics = apihttp.NewMetrics(opts.Registerer, "jaegerapi", "Jaeger query API", h.log)
 
 	h.route("GET /api/services", "services", v1Errors, h.services)
 	h.route("GET /api/services/{service}/operations", "service_operations", v1Errors, h.serviceOperations)
@@ -101,7 +101,7 @@ func newHandler(q Querier, opts Options) *handler {
 	h.route("GET /api/v3/traces/{traceID}", "v3_trace", v3Errors, h.v3Trace)
 	h.route("GET /api/v3/trace-summaries", "v3_trace_summaries", v3Errors, h.v3Summaries)
 
-	h.mux.Handle("/api/", h.instrument("unmatched", http.HandlerFunc(http.NotFound)))
+	h.mux.Handle("/api/", h.metrics.Instrument("unmatched", http.HandlerFunc(http.NotFound)))
 	return h
 }
 
@@ -124,8 +124,8 @@ const (
 type routeFunc func(w http.ResponseWriter, r *http.Request, tenant string) error
 
 func (h *handler) route(pattern, name string, style errorStyle, f routeFunc) {
-	h.mux.Handle(pattern, h.instrument(name, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tenant, err := h.tenant(r)
+	h.mux.Handle(pattern, h.metrics.Instrument(name, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tenant, err := apihttp.Tenant(r, h.defaultTenant, headerTenant, headerTenantAlias)
 		if err == nil {
 			err = f(w, r, tenant)
 		}
@@ -135,64 +135,10 @@ func (h *handler) route(pattern, name string, style errorStyle, f routeFunc) {
 	})))
 }
 
-// tenant returns the request's tenant: X-Scope-OrgID, else x-tenant, else
-// the default. An invalid tenant is a bad request.
-func (h *handler) tenant(r *http.Request) (string, error) {
-	t := r.Header.Get(headerTenant)
-	if t == "" {
-		t = r.Header.Get(headerTenantAlias)
-	}
-	if t == "" {
-		t = h.defaultTenant
-	}
-	if err := model.ValidateTenant(t); err != nil {
-		return "", badRequest(err)
-	}
-	return t, nil
-}
-
-// statusError carries the HTTP status an error should be answered with.
-type statusError struct {
-	code int
-	err  error
-}
-
-func (e *statusError) Error() string { return e.err.Error() }
-func (e *statusError) Unwrap() error { return e.err }
-
-func badRequest(err error) error { return &statusError{code: http.StatusBadRequest, err: err} }
-
-// statusOf maps an error to its HTTP status: a statusError's own, 404 for a
-// missing trace, 503 for an overloaded querier, 500 otherwise.
-func statusOf(err error) int {
-	var se *statusError
-	switch {
-	case errors.As(err, &se):
-		return se.code
-	case errors.Is(err, query.ErrTraceNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout
-	}
-	if _, ok := model.IsOverloaded(err); ok {
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, route, tenant string, style errorStyle, err error) {
-	code := statusOf(err)
-	switch {
-	case code < http.StatusInternalServerError:
-	case r.Context().Err() != nil:
-		// The client went away; nobody reads the answer.
-		h.log.DebugContext(r.Context(), "jaeger api request abandoned", "route", route, "tenant", tenant, "err", err)
-	default:
-		h.log.ErrorContext(r.Context(), "jaeger api query", "route", route, "tenant", tenant, "status", code, "err", err)
-	}
-	if oe, ok := model.IsOverloaded(err); ok {
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(oe.RetryAfter.Round(time.Second)/time.Second))))
-	}
+	code := apihttp.StatusOf(err)
+	apihttp.LogError(h.log, r, "jaeger api", route, tenant, code, err)
+	apihttp.SetRetryAfter(w, err)
 	var body []byte
 	if style == v3Errors {
 		body = marshal(v3ErrorBody{Error: v3ErrorDetail{HTTPCode: code, Message: err.Error()}})
@@ -224,76 +170,4 @@ func (h *handler) findTrace(ctx context.Context, tenant string, id model.TraceID
 		return nil, fmt.Errorf("find trace %s: %w", id, query.ErrTraceNotFound)
 	}
 	return spans, nil
-}
-
-// metrics counts requests per route and status and times them.
-type metrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-}
-
-func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
-	if reg == nil {
-		return nil
-	}
-	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "waymark_jaegerapi_requests_total",
-			Help: "Requests to the Jaeger query API by route and HTTP status.",
-		}, []string{"route", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "waymark_jaegerapi_request_duration_seconds",
-			Help:    "Time to answer a Jaeger query API request, by route.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
-		}, []string{"route"}),
-	}
-	m.requests = register(reg, m.requests, log)
-	m.duration = register(reg, m.duration, log)
-	if m.requests == nil || m.duration == nil {
-		return nil
-	}
-	return m
-}
-
-// register registers c, or returns the collector already registered under
-// its name, so that two handlers can share a registry. It returns nil, and
-// logs, when c clashes with a different collector.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C, log *slog.Logger) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing
-		}
-	}
-	log.Error("register jaeger api metrics; serving without them", "err", err)
-	var zero C
-	return zero
-}
-
-// statusRecorder remembers the status a handler wrote.
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	s.code = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (h *handler) instrument(route string, next http.Handler) http.Handler {
-	if h.metrics == nil {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		h.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
-		h.metrics.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
-	})
 }

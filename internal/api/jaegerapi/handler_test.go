@@ -262,7 +262,7 @@ func TestV1Routes(t *testing.T) {
 			want: map[string]string{"data.0.spans.#": `4`}},
 		{name: "bad raw", target: "/api/traces/" + fixture + "?raw=perhaps", code: 400},
 		{name: "dependencies", target: "/api/dependencies?endTs=" + msS(t0) + "&lookback=3600000", code: 200,
-			want: map[string]string{"data": `[{"callCount":1,"child":"db","parent":"cart"},{"callCount":5,"child":"cart","parent":"frontend"}]`, "errors": `null`},
+			want: map[string]string{"data": `[{"callCount":1,"child":"db","errorCount":0,"parent":"cart"},{"callCount":5,"child":"cart","errorCount":1,"parent":"frontend"}]`, "errors": `null`},
 			check: func(t *testing.T, q *memQuerier) {
 				if q.lastDeps != [2]uint64{t0 - 3600_000*ms, t0} {
 					t.Errorf("dependency window %v, want [t0-1h t0]", q.lastDeps)
@@ -276,7 +276,7 @@ func TestV1Routes(t *testing.T) {
 				}
 			}},
 		{name: "dependencies of one service", target: "/api/dependencies?service=db", code: 200,
-			want: map[string]string{"data": `[{"callCount":1,"child":"db","parent":"cart"}]`}},
+			want: map[string]string{"data": `[{"callCount":1,"child":"db","errorCount":0,"parent":"cart"}]`}},
 		{name: "dependencies with a bad lookback", target: "/api/dependencies?lookback=1h", code: 400},
 	})
 }

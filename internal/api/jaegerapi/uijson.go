@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 
+	"waymark/internal/api/jsonenc"
 	"waymark/internal/model"
 )
 
@@ -152,7 +153,7 @@ func (e *uiEncoder) appendSpan(dst []byte, s *model.Span) []byte {
 		dst = append(dst, `,"flags":1`...)
 	}
 	dst = append(dst, `,"operationName":`...)
-	dst = appendString(dst, s.Name)
+	dst = jsonenc.AppendString(dst, s.Name)
 	dst = append(dst, `,"references":`...)
 	dst = appendReferences(dst, s)
 	dst = append(dst, `,"startTime":`...)
@@ -294,7 +295,7 @@ func (w *tagWriter) tag(key string, v model.Value) {
 	}
 	w.n++
 	dst = append(dst, `{"key":`...)
-	dst = appendString(dst, key)
+	dst = jsonenc.AppendString(dst, key)
 	switch v.Type {
 	case model.ValueBool:
 		dst = append(dst, `,"type":"bool","value":`...)
@@ -310,14 +311,14 @@ func (w *tagWriter) tag(key string, v model.Value) {
 		}
 	case model.ValueDouble:
 		dst = append(dst, `,"type":"float64","value":`...)
-		dst = appendFloat(dst, v.Double)
+		dst = jsonenc.AppendFloat(dst, v.Double)
 	case model.ValueBytes:
 		dst = append(dst, `,"type":"binary","value":"`...)
 		dst = base64.StdEncoding.AppendEncode(dst, []byte(v.Str))
 		dst = append(dst, '"')
 	default:
 		dst = append(dst, `,"type":"string","value":`...)
-		dst = appendString(dst, v.Str)
+		dst = jsonenc.AppendString(dst, v.Str)
 	}
 	w.dst = append(dst, '}')
 }
@@ -354,7 +355,7 @@ func appendProcess(dst []byte, r *model.Resource) []byte {
 		name = r.ServiceName
 	}
 	dst = append(dst, `{"serviceName":`...)
-	dst = appendString(dst, name)
+	dst = jsonenc.AppendString(dst, name)
 	dst = append(dst, `,"tags":[`...)
 	w := tagWriter{dst: dst}
 	if r != nil {
@@ -393,7 +394,7 @@ func (e *uiEncoder) appendWarnings(dst []byte, s *model.Span) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, w)
+		dst = jsonenc.AppendString(dst, w)
 	}
 	return append(dst, ']')
 }

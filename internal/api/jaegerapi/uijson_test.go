@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"waymark/internal/api/jsonenc"
 	"waymark/internal/model"
 )
 
@@ -255,18 +256,18 @@ func TestAppendFloatMatchesEncodingJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendFloat(nil, f); string(got) != string(want) {
-			t.Errorf("appendFloat(%v) = %s, want %s", f, got, want)
+		if got := jsonenc.AppendFloat(nil, f); string(got) != string(want) {
+			t.Errorf("jsonenc.AppendFloat(%v) = %s, want %s", f, got, want)
 		}
 	}
 }
 
 func TestAppendStringRoundTrips(t *testing.T) {
 	for _, s := range []string{"", "plain", "quote\" back\\slash", "\x00\x1f\x7f", "héllo 世界", "\u2029", "<html>&"} {
-		out := appendString(nil, s)
+		out := jsonenc.AppendString(nil, s)
 		var back string
 		if err := json.Unmarshal(out, &back); err != nil || back != s {
-			t.Errorf("appendString(%q) = %s, decodes to %q (%v)", s, out, back, err)
+			t.Errorf("jsonenc.AppendString(%q) = %s, decodes to %q (%v)", s, out, back, err)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 
+	"waymark/internal/api/apihttp"
 	"waymark/internal/model"
 	"waymark/internal/query"
 )
@@ -72,7 +73,7 @@ func parseKind(name, s string) (model.SpanKind, bool, error) {
 	}
 	k, ok := model.ParseSpanKind(s)
 	if !ok {
-		return 0, false, badRequest(paramError(name, fmt.Errorf("unknown span kind %q", s)))
+		return 0, false, apihttp.BadRequest(paramError(name, fmt.Errorf("unknown span kind %q", s)))
 	}
 	return k, true, nil
 }
@@ -89,7 +90,7 @@ func (h *handler) operations(w http.ResponseWriter, r *http.Request, tenant stri
 	q := r.URL.Query()
 	service := q.Get("service")
 	if service == "" {
-		return badRequest(errors.New("parameter 'service' is required"))
+		return apihttp.BadRequest(errors.New("parameter 'service' is required"))
 	}
 	kind, filtered, err := parseKind("spanKind", q.Get("spanKind"))
 	if err != nil {
@@ -119,7 +120,7 @@ func (h *handler) operations(w http.ResponseWriter, r *http.Request, tenant stri
 func (h *handler) search(w http.ResponseWriter, r *http.Request, tenant string) error {
 	p, err := parseSearchParams(r.URL.Query(), h.now())
 	if err != nil {
-		return badRequest(err)
+		return apihttp.BadRequest(err)
 	}
 	h.logUnits(r.Context(), "search", p.units)
 	var (
@@ -174,11 +175,11 @@ func (h *handler) writeTraces(w http.ResponseWriter, r *http.Request, traces [][
 func (h *handler) trace(w http.ResponseWriter, r *http.Request, tenant string) error {
 	id, err := model.ParseTraceID(r.PathValue("traceID"))
 	if err != nil {
-		return badRequest(paramError("traceID", err))
+		return apihttp.BadRequest(paramError("traceID", err))
 	}
 	hints, err := parseTraceHints(r.URL.Query())
 	if err != nil {
-		return badRequest(err)
+		return apihttp.BadRequest(err)
 	}
 	h.logUnits(r.Context(), "trace", hints.units)
 	spans, err := h.findTrace(r.Context(), tenant, id, hints.start, hints.end)
@@ -189,11 +190,13 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request, tenant string) e
 	return nil
 }
 
-// dependencyLink is one edge of GET /api/dependencies.
+// dependencyLink is one edge of GET /api/dependencies. ErrorCount (calls
+// whose callee span failed) is Waymark's addition; Jaeger clients ignore it.
 type dependencyLink struct {
-	Parent    string `json:"parent"`
-	Child     string `json:"child"`
-	CallCount uint64 `json:"callCount"`
+	Parent     string `json:"parent"`
+	Child      string `json:"child"`
+	CallCount  uint64 `json:"callCount"`
+	ErrorCount uint64 `json:"errorCount"`
 }
 
 // dependencies serves GET /api/dependencies?endTs=&lookback=&service= (ms):
@@ -202,7 +205,7 @@ type dependencyLink struct {
 func (h *handler) dependencies(w http.ResponseWriter, r *http.Request, tenant string) error {
 	p, err := parseDepsParams(r.URL.Query(), h.now())
 	if err != nil {
-		return badRequest(err)
+		return apihttp.BadRequest(err)
 	}
 	h.logUnits(r.Context(), "dependencies", p.units)
 	deps, err := h.q.Dependencies(r.Context(), tenant, p.start, p.end)
@@ -210,16 +213,22 @@ func (h *handler) dependencies(w http.ResponseWriter, r *http.Request, tenant st
 		return fmt.Errorf("list dependencies: %w", err)
 	}
 	type edge struct{ parent, child string }
-	sums := make(map[edge]uint64, len(deps))
+	sums := make(map[edge]*dependencyLink, len(deps))
 	for _, d := range deps {
 		if p.service != "" && d.Parent != p.service && d.Child != p.service {
 			continue
 		}
-		sums[edge{d.Parent, d.Child}] += d.CallCount
+		l := sums[edge{d.Parent, d.Child}]
+		if l == nil {
+			l = &dependencyLink{Parent: d.Parent, Child: d.Child}
+			sums[edge{d.Parent, d.Child}] = l
+		}
+		l.CallCount += d.CallCount
+		l.ErrorCount += d.ErrorCount
 	}
 	out := make([]dependencyLink, 0, len(sums))
-	for e, n := range sums {
-		out = append(out, dependencyLink{Parent: e.parent, Child: e.child, CallCount: n})
+	for _, l := range sums {
+		out = append(out, *l)
 	}
 	slices.SortFunc(out, func(a, b dependencyLink) int {
 		if c := cmp.Compare(a.Parent, b.Parent); c != 0 {

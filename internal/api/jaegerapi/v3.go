@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"waymark/internal/api/apihttp"
 	"waymark/internal/model"
 )
 
@@ -31,7 +32,7 @@ func (h *handler) v3Operations(w http.ResponseWriter, r *http.Request, tenant st
 	q := r.URL.Query()
 	service := q.Get("service")
 	if service == "" {
-		return badRequest(errors.New("parameter service is required"))
+		return apihttp.BadRequest(errors.New("parameter service is required"))
 	}
 	kindName, kindValue := getParam(q, "spanKind", "span_kind")
 	kind, filtered, err := parseKind(kindName, kindValue)
@@ -71,11 +72,11 @@ func (h *handler) v3Operations(w http.ResponseWriter, r *http.Request, tenant st
 func (h *handler) v3Trace(w http.ResponseWriter, r *http.Request, tenant string) error {
 	id, err := model.ParseTraceID(r.PathValue("traceID"))
 	if err != nil {
-		return badRequest(paramError("trace_id", err))
+		return apihttp.BadRequest(paramError("trace_id", err))
 	}
 	p, err := parseV3TraceParams(r.URL.Query())
 	if err != nil {
-		return badRequest(err)
+		return apihttp.BadRequest(err)
 	}
 	spans, err := h.findTrace(r.Context(), tenant, id, p.start, p.end)
 	if err != nil {
@@ -93,7 +94,7 @@ func (h *handler) v3Search(w http.ResponseWriter, r *http.Request, tenant string
 	}
 	if len(traces) == 0 {
 		// Jaeger's exact message, capital letter included.
-		return &statusError{code: http.StatusNotFound, err: errors.New("No traces found")}
+		return &apihttp.StatusError{Code: http.StatusNotFound, Err: errors.New("No traces found")}
 	}
 	return writeOTLP(w, traces, raw)
 }
@@ -103,7 +104,7 @@ func (h *handler) v3Search(w http.ResponseWriter, r *http.Request, tenant string
 func (h *handler) v3Find(r *http.Request, tenant string) ([][]model.Span, bool, error) {
 	p, err := parseV3SearchParams(r.URL.Query())
 	if err != nil {
-		return nil, false, badRequest(err)
+		return nil, false, apihttp.BadRequest(err)
 	}
 	traces, err := h.q.SearchTraces(r.Context(), tenant, p.req)
 	if err != nil {

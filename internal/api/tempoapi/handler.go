@@ -27,6 +27,7 @@ type Querier interface {
 	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) ([]model.Span, error)
 	SearchSummaries(ctx context.Context, tenant string, req filter.Request, spansPerSet int) ([]query.TraceSummary, error)
 	SearchTraceQL(ctx context.Context, tenant string, req query.TraceQLRequest) ([]query.TraceQLResult, error)
+	QueryRange(ctx context.Context, tenant string, req query.MetricsRequest) (query.MetricsResult, error)
 }
 
 // Options configures the handler.
@@ -80,6 +81,8 @@ func NewHandler(q interface {
 	mux.HandleFunc("GET /api/v2/search/tags", h.tagsV2)
 	mux.HandleFunc("GET /api/search/tag/{name}/values", h.tagValuesV1)
 	mux.HandleFunc("GET /api/v2/search/tag/{name}/values", h.tagValuesV2)
+	mux.HandleFunc("GET /api/metrics/query_range", h.metricsRange)
+	mux.HandleFunc("GET /api/metrics/query", h.metricsInstant)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown API path %s", r.URL.Path))
 	})
@@ -193,6 +196,17 @@ func wantsProtobuf(r *http.Request) bool {
 // traceV1 answers /api/traces/{id}: tempopb.Trace (wire-identical to OTLP
 // TracesData) or {"batches":[…]}; 404 when unknown.
 func (h *handler) traceV1(w http.ResponseWriter, r *http.Request) {
+	h.serveTrace(w, r, false)
+}
+
+// traceV2 answers /api/v2/traces/{id}: TraceByIDResponse{trace, metrics}.
+// An unknown ID is 404 (Tempo answers 200 with an empty trace, which Grafana
+// shows as an empty trace instead of "not found").
+func (h *handler) traceV2(w http.ResponseWriter, r *http.Request) {
+	h.serveTrace(w, r, true)
+}
+
+func (h *handler) serveTrace(w http.ResponseWriter, r *http.Request, v2 bool) {
 	spans, _, ok := h.findTrace(w, r)
 	if !ok {
 		return
@@ -209,40 +223,19 @@ func (h *handler) traceV1(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
-		w.Header().Set("Content-Type", "application/protobuf")
-		_, _ = w.Write(b)
-		return
-	}
-	writeJSON(w, appendTraceJSON(nil, "batches", spans))
-}
-
-// traceV2 answers /api/v2/traces/{id}: TraceByIDResponse{trace, metrics}.
-// An unknown ID is 404 (Tempo answers 200 with an empty trace, which Grafana
-// shows as an empty trace instead of "not found").
-func (h *handler) traceV2(w http.ResponseWriter, r *http.Request) {
-	spans, _, ok := h.findTrace(w, r)
-	if !ok {
-		return
-	}
-	if len(spans) == 0 {
-		writeError(w, http.StatusNotFound, "trace not found")
-		return
-	}
-	sortSpans(spans)
-	if wantsProtobuf(r) {
-		var m ptrace.ProtoMarshaler
-		tr, err := m.MarshalTraces(model.TracesFromSpans(spans))
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, err.Error())
-			return
+		if v2 {
+			// TraceByIDResponse{1: Trace}
+			msg := make([]byte, 0, len(b)+12)
+			msg = append(msg, 0x0a)
+			msg = binary.AppendUvarint(msg, uint64(len(b)))
+			b = append(msg, b...)
 		}
-		// TraceByIDResponse{1: Trace}
-		b := make([]byte, 0, len(tr)+12)
-		b = append(b, 0x0a)
-		b = binary.AppendUvarint(b, uint64(len(tr)))
-		b = append(b, tr...)
 		w.Header().Set("Content-Type", "application/protobuf")
 		_, _ = w.Write(b)
+		return
+	}
+	if !v2 {
+		writeJSON(w, appendTraceJSON(nil, "batches", spans))
 		return
 	}
 	b := append([]byte(`{"trace":`), appendTraceJSON(nil, "resourceSpans", spans)...)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"waymark/internal/api/jsonenc"
 	"waymark/internal/model"
 	"waymark/internal/query"
 	"waymark/internal/query/traceql"
@@ -60,19 +61,29 @@ func sortedKeys(m map[string]*summary.TagValues, limit int) []string {
 	return out
 }
 
-// tagsV1 answers /api/search/tags: {"tagNames":[…]}.
-func (h *handler) tagsV1(w http.ResponseWriter, r *http.Request) {
+// loadTags reads the tenant, range and limit of a tags request and the
+// tags seen in that range; it answers the request itself on error.
+func (h *handler) loadTags(w http.ResponseWriter, r *http.Request) (summary.Tags, int, bool) {
 	tenant, ok := h.tenant(w, r)
 	if !ok {
-		return
+		return nil, 0, false
 	}
 	start, end, limit, ok := h.tagRange(w, r.URL.Query())
 	if !ok {
-		return
+		return nil, 0, false
 	}
 	tags, err := h.tq.Tags(r.Context(), tenant, start, end)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
+		return nil, 0, false
+	}
+	return tags, limit, true
+}
+
+// tagsV1 answers /api/search/tags: {"tagNames":[…]}.
+func (h *handler) tagsV1(w http.ResponseWriter, r *http.Request) {
+	tags, limit, ok := h.loadTags(w, r)
+	if !ok {
 		return
 	}
 	scope := r.URL.Query().Get("scope")
@@ -98,17 +109,8 @@ func (h *handler) tagsV1(w http.ResponseWriter, r *http.Request) {
 
 // tagsV2 answers /api/v2/search/tags: {"scopes":[{"name","tags"}…]}.
 func (h *handler) tagsV2(w http.ResponseWriter, r *http.Request) {
-	tenant, ok := h.tenant(w, r)
+	tags, limit, ok := h.loadTags(w, r)
 	if !ok {
-		return
-	}
-	start, end, limit, ok := h.tagRange(w, r.URL.Query())
-	if !ok {
-		return
-	}
-	tags, err := h.tq.Tags(r.Context(), tenant, start, end)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	scope := r.URL.Query().Get("scope")
@@ -324,13 +326,4 @@ func valueTypeName(v model.Value) string {
 	return "string"
 }
 
-func appendStrings(dst []byte, ss []string) []byte {
-	dst = append(dst, '[')
-	for i, s := range ss {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendString(dst, s)
-	}
-	return append(dst, ']')
-}
+func appendStrings(dst []byte, ss []string) []byte { return jsonenc.AppendStrings(dst, ss) }

@@ -3,11 +3,10 @@ package tempoapi
 import (
 	"cmp"
 	"encoding/base64"
-	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
+	"waymark/internal/api/jsonenc"
 	"waymark/internal/model"
 )
 
@@ -222,75 +221,17 @@ func appendAnyValue(dst []byte, v model.Value) []byte {
 	return append(dst, '}')
 }
 
-func appendFloat(dst []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(dst, `"NaN"`...)
-	case math.IsInf(f, 1):
-		return append(dst, `"Infinity"`...)
-	case math.IsInf(f, -1):
-		return append(dst, `"-Infinity"`...)
-	}
-	return strconv.AppendFloat(dst, f, 'g', -1, 64)
-}
-
 func appendBase64(dst []byte, b []byte) []byte {
 	dst = append(dst, '"')
 	dst = base64.StdEncoding.AppendEncode(dst, b)
 	return append(dst, '"')
 }
 
-const hexDigits = "0123456789abcdef"
+// appendString writes s as a JSON string.
+func appendString(dst []byte, s string) []byte { return jsonenc.AppendString(dst, s) }
 
-// appendString writes s as a JSON string, escaping what JSON requires and
-// replacing invalid UTF-8.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+// appendFloat writes a JSON number, or a string for NaN and infinities.
+func appendFloat(dst []byte, f float64) []byte { return jsonenc.AppendFloat(dst, f) }
 
 // sortSpans orders a trace's spans by start time.
 func sortSpans(spans []model.Span) {

@@ -71,12 +71,24 @@ type Attribute struct {
 //
 // All spans must belong to one trace.
 func (q *Query) Eval(trace []model.Span) ([]Spanset, error) {
+	var out []Spanset
+	err := q.run(trace, func(e *evaluator, sets []spanset) { out = e.output(q, sets) })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// run evaluates the search part of q over one trace and hands the
+// resulting spansets to use, unless the evaluation failed. The evaluator
+// is only valid during use.
+func (q *Query) run(trace []model.Span, use func(*evaluator, []spanset)) error {
 	if len(trace) == 0 {
-		return nil, nil
+		return nil
 	}
 	for i := 1; i < len(trace); i++ {
 		if trace[i].TraceID != trace[0].TraceID {
-			return nil, fmt.Errorf("eval: span %d is of trace %s, span 0 of trace %s", i, trace[i].TraceID, trace[0].TraceID)
+			return fmt.Errorf("eval: span %d is of trace %s, span 0 of trace %s", i, trace[i].TraceID, trace[0].TraceID)
 		}
 	}
 	e, _ := q.pool.Get().(*evaluator)
@@ -90,17 +102,16 @@ func (q *Query) Eval(trace []model.Span) ([]Spanset, error) {
 	}
 	e.input[0] = spanset{idx: e.all}
 	sets := e.pipeline(q.Pipeline, e.input[:])
-	var out []Spanset
 	err := e.err
 	if err == nil {
-		out = e.output(q, sets)
+		use(e, sets)
 	}
 	e.reset(nil)
 	q.pool.Put(e)
 	if err != nil {
-		return nil, fmt.Errorf("eval trace %s: %w: more than %d; group or combine fewer spansets", trace[0].TraceID, err, MaxSpansets)
+		return fmt.Errorf("eval trace %s: %w: more than %d; group or combine fewer spansets", trace[0].TraceID, err, MaxSpansets)
 	}
-	return out, nil
+	return nil
 }
 
 // spanset is a set of spans by index into the trace, in ascending order.
@@ -121,6 +132,9 @@ type evaluator struct {
 	tree  *traceTree
 	// err stops the evaluation; it is set when a limit is exceeded.
 	err error
+	// marks and values are Observe's buffers, reused across calls.
+	marks  []bool
+	values []Static
 }
 
 func (e *evaluator) reset(trace []model.Span) {

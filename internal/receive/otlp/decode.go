@@ -100,6 +100,15 @@ const (
 // are shared. The result does not alias b. Malformed input yields an
 // error, never a panic.
 func DecodeProto(dst []model.Span, b []byte) ([]model.Span, error) {
+	spans, _, err := decodeProto(dst, b)
+	return spans, err
+}
+
+// decodeProto is DecodeProto that also reports whether any span came from
+// the legacy instrumentation_library_spans field. Decoders that do not
+// move those spans (pdata's ProtoUnmarshaler does not) would miss them, so
+// such bytes are not passed on as model.Batch.OTLP.
+func decodeProto(dst []model.Span, b []byte) (spans []model.Span, legacy bool, err error) {
 	n := countSpans(b)
 	if cap(dst)-len(dst) < n {
 		grown := make([]model.Span, len(dst), len(dst)+n)
@@ -108,15 +117,16 @@ func DecodeProto(dst []model.Span, b []byte) ([]model.Span, error) {
 	}
 	d := decoder{spans: dst, left: n, strs: new([internSlots]string)}
 	if err := d.request(b); err != nil {
-		return dst, err
+		return dst, false, err
 	}
-	return d.spans, nil
+	return d.spans, d.legacy, nil
 }
 
 // decoder holds the state of one DecodeProto call.
 type decoder struct {
 	spans      []model.Span
 	deprecated []model.Span // spans of instrumentation_library_spans
+	legacy     bool         // some of deprecated were kept
 	left       int          // spans counted in advance and not decoded yet
 	strs       *[internSlots]string
 	spanAttrs  arena // attributes of spans
@@ -173,8 +183,9 @@ func (d *decoder) resourceSpans(b []byte) error {
 	if r.err != nil {
 		return r.err
 	}
-	if !sawScopeSpans {
+	if !sawScopeSpans && len(d.deprecated) > 0 {
 		d.spans = append(d.spans, d.deprecated...)
+		d.legacy = true
 	}
 	if v, ok := res.Attributes.Get("service.name"); ok {
 		res.ServiceName = v.AsString()

@@ -334,3 +334,41 @@ func TestDecodeJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeProtoReportsLegacySpans(t *testing.T) {
+	legacy := field(nil, 1, field(nil, 1000, field(nil, 2, spanBytes())))
+	ignored := field(nil, 1, append(field(nil, 2, field(nil, 2, spanBytes())), field(nil, 1000, field(nil, 2, spanBytes()))...))
+	cases := []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"current", marshal(t, receivetest.WorkloadTraces(3, 1, false)), false},
+		{"legacy only", legacy, true},
+		{"legacy beside current", ignored, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, got, err := decodeProto(nil, tc.b)
+			if err != nil || got != tc.want {
+				t.Fatalf("legacy %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestUnknownEnumValues(t *testing.T) {
+	b := request(spanBytes(varintField(nil, 6, 258), field(nil, 15, varintField(nil, 3, 258))))
+	for name, decode := range map[string]func([]byte) ([]model.Span, error){
+		"DecodeProto": func(b []byte) ([]model.Span, error) { return DecodeProto(nil, b) },
+		"pdata":       viaPdata,
+	} {
+		spans, err := decode(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if spans[0].Kind != model.KindUnspecified || spans[0].StatusCode != model.StatusUnset {
+			t.Errorf("%s: kind %v, status %v for enum value 258; want unspecified, unset", name, spans[0].Kind, spans[0].StatusCode)
+		}
+	}
+}

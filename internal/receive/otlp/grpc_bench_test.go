@@ -2,7 +2,6 @@ package otlp
 
 import (
 	"context"
-	"net"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -32,7 +31,7 @@ func (s *pdataServer) Export(ctx context.Context, req ptraceotlp.ExportRequest) 
 // requests, as a load generator would, so the figure is the server's.
 func BenchmarkOTLPGRPCExport(b *testing.B) {
 	const n = 1000
-	req := &rawMessage{b: marshal(b, receivetest.WorkloadTraces(n, 3, false))}
+	req := &receive.RawMessage{Bytes: marshal(b, receivetest.WorkloadTraces(n, 3, false))}
 	noop := model.ConsumerFunc(func(context.Context, model.Batch) error { return nil })
 	servers := []struct {
 		name     string
@@ -43,20 +42,12 @@ func BenchmarkOTLPGRPCExport(b *testing.B) {
 	}
 	for _, srv := range servers {
 		b.Run(srv.name, func(b *testing.B) {
-			lis, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			s := grpc.NewServer(grpc.MaxRecvMsgSize(64 << 20))
-			srv.register(s)
-			go func() { _ = s.Serve(lis) }()
-			defer s.Stop()
-			conn := dial(b, lis.Addr().String())
+			conn := receivetest.ServeGRPC(b, srv.register, grpc.MaxRecvMsgSize(64<<20))
 			b.ReportAllocs()
-			b.SetBytes(int64(len(req.b)))
+			b.SetBytes(int64(len(req.Bytes)))
 			cpu := receivetest.ProcessCPU()
 			for b.Loop() {
-				if err := conn.Invoke(context.Background(), exportMethod, req, new(rawMessage)); err != nil {
+				if err := conn.Invoke(context.Background(), exportMethod, req, new(receive.RawMessage)); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	_ "google.golang.org/grpc/encoding/gzip" // servers and clients of these tests speak gzip
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -30,41 +28,14 @@ import (
 // client connection to it.
 func startGRPC(t testing.TB, next model.Consumer, opts receive.Options, sopts ...grpc.ServerOption) *grpc.ClientConn {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := grpc.NewServer(sopts...)
-	RegisterGRPC(s, next, opts)
-	go func() { _ = s.Serve(lis) }()
-	t.Cleanup(s.Stop)
-	return dial(t, lis.Addr().String())
-}
-
-// dial connects a plaintext gRPC client to addr, closed with the test.
-func dial(t testing.TB, addr string) *grpc.ClientConn {
-	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return conn
+	return receivetest.ServeGRPC(t, func(s *grpc.Server) { RegisterGRPC(s, next, opts) }, sopts...)
 }
 
 func TestGRPCFromSDK(t *testing.T) {
 	rec := &receivetest.Recorder{}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := grpc.NewServer()
-	RegisterGRPC(s, rec, receive.Options{})
-	go func() { _ = s.Serve(lis) }()
-	defer s.Stop()
-
+	conn := startGRPC(t, rec, receive.Options{})
 	exp, err := otlptracegrpc.New(context.Background(),
-		otlptracegrpc.WithEndpoint(lis.Addr().String()), otlptracegrpc.WithInsecure(),
+		otlptracegrpc.WithEndpoint(conn.Target()), otlptracegrpc.WithInsecure(),
 		otlptracegrpc.WithCompressor("gzip"), otlptracegrpc.WithHeaders(map[string]string{"X-Scope-OrgID": "acme"}))
 	if err != nil {
 		t.Fatal(err)
@@ -190,8 +161,8 @@ func TestGRPCGarbageAndLimits(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			out := new(rawMessage)
-			err := conn.Invoke(context.Background(), exportMethod, &rawMessage{b: tc.body}, out, grpc.UseCompressor("gzip"))
+			out := new(receive.RawMessage)
+			err := conn.Invoke(context.Background(), exportMethod, &receive.RawMessage{Bytes: tc.body}, out, grpc.UseCompressor("gzip"))
 			if got := status.Code(err); got != tc.want {
 				t.Fatalf("code %v (%v), want %v", got, err, tc.want)
 			}

@@ -1,7 +1,6 @@
 package otlp
 
 import (
-	"mime"
 	"net/http"
 
 	"waymark/internal/model"
@@ -41,14 +40,12 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		receive.MethodNotAllowed(w)
 		return
 	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	isJSON := mt == contentTypeJSON
-	if err != nil || (!isJSON && mt != contentTypeProto) {
-		err := &receive.MediaTypeError{What: "content type", Value: r.Header.Get("Content-Type")}
-		h.sink.Failed(err)
+	mt, err := h.sink.MediaType(r, contentTypeProto, contentTypeJSON)
+	if err != nil {
 		receive.WriteHTTPError(w, err)
 		return
 	}
+	isJSON := mt == contentTypeJSON
 	tenant, body, err := h.sink.ReadHTTP(r)
 	if err != nil {
 		h.writeError(w, isJSON, err)
@@ -64,8 +61,10 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case isJSON:
 		spans, err = DecodeJSON(nil, body)
 	default:
-		spans, err = DecodeProto(nil, body)
-		otlp = body
+		var legacy bool
+		if spans, legacy, err = decodeProto(nil, body); !legacy {
+			otlp = body
+		}
 	}
 	if err != nil {
 		err = receive.Invalid(err)

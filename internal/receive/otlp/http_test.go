@@ -55,104 +55,59 @@ func TestHTTP(t *testing.T) {
 	const limit = 64 << 10
 	big := marshal(t, receivetest.WorkloadTraces(1000, 1, false))
 
-	cases := []struct {
-		name        string
-		method      string
-		path        string
-		contentType string
-		encoding    string
-		header      map[string]string
-		body        []byte
-		consumeErr  error
-
-		wantStatus     int
-		wantSpans      int
-		wantRejected   int64
-		wantTenant     string
-		wantRetryAfter string
-		wantOTLP       bool
-	}{
-		{name: "protobuf", body: proto10, wantStatus: 200, wantSpans: 10, wantOTLP: true},
-		{name: "protobuf gzip", body: receivetest.Compress(t, "gzip", proto10), encoding: "gzip", wantStatus: 200, wantSpans: 10, wantOTLP: true},
-		{name: "protobuf zlib as deflate", body: receivetest.Compress(t, "zlib", proto10), encoding: "deflate", wantStatus: 200, wantSpans: 10, wantOTLP: true},
-		{name: "protobuf raw deflate", body: receivetest.Compress(t, "raw-deflate", proto10), encoding: "deflate", wantStatus: 200, wantSpans: 10, wantOTLP: true},
-		{name: "protobuf zstd", body: receivetest.Compress(t, "zstd", proto10), encoding: "zstd", wantStatus: 200, wantSpans: 10, wantOTLP: true},
-		{name: "json", contentType: "application/json", body: []byte(exampleJSON), wantStatus: 200, wantSpans: 1},
-		{name: "json with charset", contentType: "application/json; charset=utf-8", body: []byte(exampleJSON), wantStatus: 200, wantSpans: 1},
-		{name: "json gzip", contentType: "application/json", encoding: "gzip", body: receivetest.Compress(t, "gzip", []byte(exampleJSON)), wantStatus: 200, wantSpans: 1},
-		{name: "empty protobuf", body: nil, wantStatus: 200},
-		{name: "empty json", contentType: "application/json", body: nil, wantStatus: 200},
-		{name: "tenant header", header: map[string]string{"X-Scope-OrgID": "team-a"}, body: proto10, wantStatus: 200, wantSpans: 10, wantTenant: "team-a", wantOTLP: true},
-		{name: "tenant alias", header: map[string]string{"x-tenant": "team-b"}, body: proto10, wantStatus: 200, wantSpans: 10, wantTenant: "team-b", wantOTLP: true},
-		{name: "zero trace id json", contentType: "application/json", body: []byte(zeroJSON), wantStatus: 200, wantRejected: 1},
-		{name: "bad tenant", header: map[string]string{"X-Scope-OrgID": "../etc"}, body: proto10, wantStatus: 400},
-		{name: "wrong method", method: http.MethodGet, wantStatus: 405},
-		{name: "wrong path", path: "/v1/metrics", body: proto10, wantStatus: 404},
-		{name: "wrong content type", contentType: "text/plain", body: proto10, wantStatus: 415},
-		{name: "no content type", contentType: "-", body: proto10, wantStatus: 415},
-		{name: "unknown encoding", encoding: "br", body: proto10, wantStatus: 415},
-		{name: "truncated protobuf", body: proto10[:50], wantStatus: 400},
-		{name: "invalid json", contentType: "application/json", body: []byte(`{"resourceSpans":[`), wantStatus: 400},
-		{name: "json trace id wrong width", contentType: "application/json", body: []byte(strings.Replace(exampleJSON, "4bf92f3577b34da6a3ce929d0e0e4736", "4bf92f", 1)), wantStatus: 400},
-		{name: "corrupt gzip", encoding: "gzip", body: []byte("not gzip at all"), wantStatus: 400},
-		{name: "truncated gzip", encoding: "gzip", body: receivetest.Compress(t, "gzip", proto10)[:40], wantStatus: 400},
-		{name: "too large", body: big, wantStatus: 413},
-		{name: "gzip bomb", encoding: "gzip", body: receivetest.Bomb(t, "gzip", 50<<20), wantStatus: 413},
-		{name: "zlib bomb", encoding: "deflate", body: receivetest.Bomb(t, "zlib", 50<<20), wantStatus: 413},
-		{name: "zstd bomb", encoding: "zstd", body: receivetest.Bomb(t, "zstd", 50<<20), wantStatus: 413},
-		{name: "overloaded", body: proto10, consumeErr: &model.OverloadedError{Reason: "queue full", RetryAfter: 2500 * time.Millisecond}, wantStatus: 503, wantRetryAfter: "3"},
-		{name: "store failure", body: proto10, consumeErr: errors.New("fsync: input/output error"), wantStatus: 503, wantRetryAfter: "1"},
-		{name: "serving after garbage", body: proto10, wantStatus: 200, wantSpans: 10, wantOTLP: true},
+	const pb = contentTypeProto
+	cases := []receivetest.HTTPCase{
+		{Name: "protobuf", Request: receivetest.Request{ContentType: pb, Body: proto10}, WantStatus: 200, WantSpans: 10},
+		{Name: "protobuf gzip", Request: receivetest.Request{ContentType: pb, Body: receivetest.Compress(t, "gzip", proto10), Encoding: "gzip"}, WantStatus: 200, WantSpans: 10},
+		{Name: "protobuf zlib as deflate", Request: receivetest.Request{ContentType: pb, Body: receivetest.Compress(t, "zlib", proto10), Encoding: "deflate"}, WantStatus: 200, WantSpans: 10},
+		{Name: "protobuf raw deflate", Request: receivetest.Request{ContentType: pb, Body: receivetest.Compress(t, "raw-deflate", proto10), Encoding: "deflate"}, WantStatus: 200, WantSpans: 10},
+		{Name: "protobuf zstd", Request: receivetest.Request{ContentType: pb, Body: receivetest.Compress(t, "zstd", proto10), Encoding: "zstd"}, WantStatus: 200, WantSpans: 10},
+		{Name: "json", Request: receivetest.Request{ContentType: "application/json", Body: []byte(exampleJSON)}, WantStatus: 200, WantSpans: 1},
+		{Name: "json with charset", Request: receivetest.Request{ContentType: "application/json; charset=utf-8", Body: []byte(exampleJSON)}, WantStatus: 200, WantSpans: 1},
+		{Name: "json gzip", Request: receivetest.Request{ContentType: "application/json", Encoding: "gzip", Body: receivetest.Compress(t, "gzip", []byte(exampleJSON))}, WantStatus: 200, WantSpans: 1},
+		{Name: "empty protobuf", Request: receivetest.Request{ContentType: pb, Body: nil}, WantStatus: 200},
+		{Name: "empty json", Request: receivetest.Request{ContentType: "application/json", Body: nil}, WantStatus: 200},
+		{Name: "tenant header", Request: receivetest.Request{ContentType: pb, Header: map[string]string{"X-Scope-OrgID": "team-a"}, Body: proto10}, WantStatus: 200, WantSpans: 10, WantTenant: "team-a"},
+		{Name: "tenant alias", Request: receivetest.Request{ContentType: pb, Header: map[string]string{"x-tenant": "team-b"}, Body: proto10}, WantStatus: 200, WantSpans: 10, WantTenant: "team-b"},
+		{Name: "zero trace id json", Request: receivetest.Request{ContentType: "application/json", Body: []byte(zeroJSON)}, WantStatus: 200},
+		{Name: "bad tenant", Request: receivetest.Request{ContentType: pb, Header: map[string]string{"X-Scope-OrgID": "../etc"}, Body: proto10}, WantStatus: 400},
+		{Name: "wrong method", Request: receivetest.Request{ContentType: pb, Method: http.MethodGet}, WantStatus: 405},
+		{Name: "wrong path", Request: receivetest.Request{ContentType: pb, URL: "/v1/metrics", Body: proto10}, WantStatus: 404},
+		{Name: "wrong content type", Request: receivetest.Request{ContentType: "text/plain", Body: proto10}, WantStatus: 415},
+		{Name: "no content type", Request: receivetest.Request{Body: proto10}, WantStatus: 415},
+		{Name: "unknown encoding", Request: receivetest.Request{ContentType: pb, Encoding: "br", Body: proto10}, WantStatus: 415},
+		{Name: "truncated protobuf", Request: receivetest.Request{ContentType: pb, Body: proto10[:50]}, WantStatus: 400},
+		{Name: "invalid json", Request: receivetest.Request{ContentType: "application/json", Body: []byte(`{"resourceSpans":[`)}, WantStatus: 400},
+		{Name: "json trace id wrong width", Request: receivetest.Request{ContentType: "application/json", Body: []byte(strings.Replace(exampleJSON, "4bf92f3577b34da6a3ce929d0e0e4736", "4bf92f", 1))}, WantStatus: 400},
+		{Name: "corrupt gzip", Request: receivetest.Request{ContentType: pb, Encoding: "gzip", Body: []byte("not gzip at all")}, WantStatus: 400},
+		{Name: "truncated gzip", Request: receivetest.Request{ContentType: pb, Encoding: "gzip", Body: receivetest.Compress(t, "gzip", proto10)[:40]}, WantStatus: 400},
+		{Name: "too large", Request: receivetest.Request{ContentType: pb, Body: big}, WantStatus: 413},
+		{Name: "gzip bomb", Request: receivetest.Request{ContentType: pb, Encoding: "gzip", Body: receivetest.Bomb(t, "gzip", 50<<20)}, WantStatus: 413},
+		{Name: "zlib bomb", Request: receivetest.Request{ContentType: pb, Encoding: "deflate", Body: receivetest.Bomb(t, "zlib", 50<<20)}, WantStatus: 413},
+		{Name: "zstd bomb", Request: receivetest.Request{ContentType: pb, Encoding: "zstd", Body: receivetest.Bomb(t, "zstd", 50<<20)}, WantStatus: 413},
+		{Name: "overloaded", Request: receivetest.Request{ContentType: pb, Body: proto10}, ConsumeErr: &model.OverloadedError{Reason: "queue full", RetryAfter: 2500 * time.Millisecond}, WantStatus: 503, WantRetryAfter: "3"},
+		{Name: "store failure", Request: receivetest.Request{ContentType: pb, Body: proto10}, ConsumeErr: errors.New("fsync: input/output error"), WantStatus: 503, WantRetryAfter: "1"},
+		{Name: "serving after garbage", Request: receivetest.Request{ContentType: pb, Body: proto10}, WantStatus: 200, WantSpans: 10},
 	}
 	rec := &receivetest.Recorder{}
 	reg := prometheus.NewRegistry()
 	srv := httptest.NewServer(NewHTTPHandler(rec, receive.Options{MaxRequestBytes: limit, Registerer: reg}))
 	defer srv.Close()
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			rec.Reset()
-			rec.Fail(tc.consumeErr)
-			path, ct := tc.path, tc.contentType
-			if path == "" {
-				path = "/v1/traces"
-			}
-			switch ct {
-			case "":
-				ct = "application/x-protobuf"
-			case "-":
-				ct = ""
-			}
-			resp, body := receivetest.Request{Method: tc.method, URL: srv.URL + path, ContentType: ct,
-				Encoding: tc.encoding, Header: tc.header, Body: tc.body}.Send(t)
-			if resp.StatusCode != tc.wantStatus {
-				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, tc.wantStatus)
-			}
-			if got := resp.Header.Get("Retry-After"); got != tc.wantRetryAfter {
-				t.Errorf("Retry-After %q, want %q", got, tc.wantRetryAfter)
-			}
-			isJSON := strings.HasPrefix(ct, "application/json")
-			switch {
-			case resp.StatusCode == 200:
-				checkHTTPResponse(t, resp, body, isJSON, tc.wantRejected)
-			case resp.StatusCode == 400 || resp.StatusCode == 413 || resp.StatusCode == 503:
-				checkHTTPStatusBody(t, resp, body, isJSON)
-			}
-			batch := rec.ExpectBatch(t, tc.wantSpans)
-			if tc.wantSpans == 0 {
-				return
-			}
-			wantTenant := tc.wantTenant
-			if wantTenant == "" {
-				wantTenant = model.DefaultTenant
-			}
-			if batch.Tenant != wantTenant {
-				t.Errorf("tenant %q, want %q", batch.Tenant, wantTenant)
-			}
-			if got := batch.OTLP != nil; got != tc.wantOTLP {
-				t.Errorf("batch has OTLP bytes %v, want %v", got, tc.wantOTLP)
-			}
-		})
+	rejected := map[string]int64{ // spans refused in partial_success, by case
+		"zero trace id json": 1,
 	}
+	receivetest.RunHTTP(t, srv.URL, TracesPath, rec, cases, func(t *testing.T, tc receivetest.HTTPCase, resp *http.Response, body []byte, batch model.Batch) {
+		isJSON := strings.HasPrefix(tc.Request.ContentType, contentTypeJSON)
+		switch resp.StatusCode {
+		case http.StatusOK:
+			checkHTTPResponse(t, resp, body, isJSON, rejected[tc.Name])
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusServiceUnavailable:
+			checkHTTPStatusBody(t, resp, body, isJSON)
+		}
+		if tc.WantSpans > 0 && (batch.OTLP != nil) == isJSON {
+			t.Errorf("batch has OTLP bytes %v, want them for protobuf only", batch.OTLP != nil)
+		}
+	})
 	if got := receivetest.CounterValue(t, reg, "waymark_receiver_failed_requests_total", map[string]string{"receiver": "otlp_http", "reason": "too_large"}); got != 4 {
 		t.Errorf("too_large failures %v, want 4", got)
 	}

@@ -15,11 +15,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"waymark/internal/model"
+	"waymark/internal/receive"
 )
-
-// SamplingPriorityKey is the attribute that marks a span a sampler must
-// keep; debug spans get it with the value 1.
-const SamplingPriorityKey = "sampling.priority"
 
 // DecodeV2JSON appends the spans of a Zipkin v2 JSON array to dst. With
 // debug set (the request carried X-B3-Flags: 1) every span counts as a
@@ -72,55 +69,20 @@ func DecodeV1Thrift(dst []model.Span, b []byte) ([]model.Span, error) {
 // fromZipkin maps Zipkin v2 spans to model spans with the collector's
 // translator, then marks the debug ones.
 func fromZipkin(dst []model.Span, zs []*zipkinmodel.SpanModel, debug bool) ([]model.Span, error) {
-	var forced map[spanKey]bool
+	var forced map[receive.SpanRef]bool
 	for _, z := range zs {
 		if z != nil && (debug || z.Debug) {
 			if forced == nil {
-				forced = make(map[spanKey]bool)
+				forced = make(map[receive.SpanRef]bool)
 			}
-			forced[keyOf(z)] = true
+			forced[receive.NewSpanRef(z.TraceID.High, z.TraceID.Low, uint64(z.ID))] = true
 		}
 	}
 	td, err := zipkinv2.ToTranslator{}.ToTraces(zs)
 	if err != nil {
 		return dst, fmt.Errorf("translate zipkin spans: %w", err)
 	}
-	start := len(dst)
-	dst = model.SpansFromTraces(dst, td)
-	if forced != nil {
-		for i := start; i < len(dst); i++ {
-			if s := &dst[i]; forced[spanKey{s.TraceID, s.SpanID}] {
-				markForced(s)
-			}
-		}
-	}
-	return dst, nil
-}
-
-// spanKey identifies a span across translation.
-type spanKey struct {
-	trace model.TraceID
-	span  model.SpanID
-}
-
-func keyOf(z *zipkinmodel.SpanModel) spanKey {
-	var k spanKey
-	binary.BigEndian.PutUint64(k.trace[:8], z.TraceID.High)
-	binary.BigEndian.PutUint64(k.trace[8:], z.TraceID.Low)
-	binary.BigEndian.PutUint64(k.span[:], uint64(z.ID))
-	return k
-}
-
-// markForced gives s the attribute sampling.priority=1 unless it has a
-// sampling.priority already. The attribute list is copied, never changed
-// in place.
-func markForced(s *model.Span) {
-	if _, ok := s.Attributes.Get(SamplingPriorityKey); ok {
-		return
-	}
-	attrs := make(model.Attributes, len(s.Attributes), len(s.Attributes)+1)
-	copy(attrs, s.Attributes)
-	s.Attributes = append(attrs, model.Attribute{Key: SamplingPriorityKey, Value: model.IntValue(1)})
+	return receive.AppendTraces(dst, td, forced), nil
 }
 
 var errNoSpanID = errors.New("span id is empty")

@@ -1,8 +1,9 @@
 package zipkin
 
 import (
-	"mime"
+	"maps"
 	"net/http"
+	"slices"
 
 	"waymark/internal/model"
 	"waymark/internal/receive"
@@ -16,8 +17,13 @@ const (
 
 // handler serves one Zipkin endpoint.
 type handler struct {
-	sink *receive.Sink
-	v1   bool
+	sink     *receive.Sink
+	decoders map[string]decodeFunc // by media type; "" is a missing Content-Type
+	types    []string              // the keys of decoders
+}
+
+func newHandler(sink *receive.Sink, decoders map[string]decodeFunc) *handler {
+	return &handler{sink: sink, decoders: decoders, types: slices.Collect(maps.Keys(decoders))}
 }
 
 // NewHTTPHandler returns the Zipkin HTTP handler. It serves POST
@@ -31,47 +37,35 @@ type handler struct {
 func NewHTTPHandler(next model.Consumer, opts receive.Options) http.Handler {
 	sink := receive.NewSink(receive.ReceiverZipkinHTTP, next, opts)
 	mux := http.NewServeMux()
-	mux.Handle(V2Path, &handler{sink: sink})
-	mux.Handle(V1Path, &handler{sink: sink, v1: true})
+	v2JSON := func(b []byte, debug bool) ([]model.Span, error) { return DecodeV2JSON(nil, b, debug) }
+	v2Proto := func(b []byte, debug bool) ([]model.Span, error) { return DecodeV2Proto(nil, b, debug) }
+	v1JSON := func(b []byte, _ bool) ([]model.Span, error) { return DecodeV1JSON(nil, b) }
+	v1Thrift := func(b []byte, _ bool) ([]model.Span, error) { return DecodeV1Thrift(nil, b) }
+	mux.Handle(V2Path, newHandler(sink, map[string]decodeFunc{
+		"": v2JSON, "application/json": v2JSON,
+		"application/x-protobuf": v2Proto, "application/protobuf": v2Proto,
+	}))
+	mux.Handle(V1Path, newHandler(sink, map[string]decodeFunc{
+		"": v1JSON, "application/json": v1JSON,
+		"application/x-thrift": v1Thrift, "application/vnd.apache.thrift.binary": v1Thrift,
+	}))
 	return mux
 }
 
 // decodeFunc decodes one body format.
 type decodeFunc func(body []byte, debug bool) ([]model.Span, error)
 
-// decoder picks the decoder for a Content-Type, or nil.
-func (h *handler) decoder(contentType string) decodeFunc {
-	mt := ""
-	if contentType != "" {
-		var err error
-		if mt, _, err = mime.ParseMediaType(contentType); err != nil {
-			return nil
-		}
-	}
-	switch {
-	case mt == "" || mt == "application/json":
-		if h.v1 {
-			return func(b []byte, _ bool) ([]model.Span, error) { return DecodeV1JSON(nil, b) }
-		}
-		return func(b []byte, debug bool) ([]model.Span, error) { return DecodeV2JSON(nil, b, debug) }
-	case !h.v1 && (mt == "application/x-protobuf" || mt == "application/protobuf"):
-		return func(b []byte, debug bool) ([]model.Span, error) { return DecodeV2Proto(nil, b, debug) }
-	case h.v1 && (mt == "application/x-thrift" || mt == "application/vnd.apache.thrift.binary"):
-		return func(b []byte, _ bool) ([]model.Span, error) { return DecodeV1Thrift(nil, b) }
-	}
-	return nil
-}
-
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		receive.MethodNotAllowed(w)
 		return
 	}
-	decode := h.decoder(r.Header.Get("Content-Type"))
-	if decode == nil {
-		h.fail(w, &receive.MediaTypeError{What: "content type", Value: r.Header.Get("Content-Type")})
+	mt, err := h.sink.MediaType(r, h.types...)
+	if err != nil {
+		receive.WriteHTTPError(w, err)
 		return
 	}
+	decode := h.decoders[mt]
 	tenant, body, err := h.sink.ReadHTTP(r)
 	if err != nil {
 		receive.WriteHTTPError(w, err)
@@ -79,20 +73,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var spans []model.Span
 	if len(body) > 0 {
-		if spans, err = decode(body, r.Header.Get("X-B3-Flags") == "1"); err != nil {
-			h.fail(w, receive.Invalid(err))
-			return
-		}
+		spans, err = decode(body, r.Header.Get("X-B3-Flags") == "1")
 	}
-	if _, err := h.sink.Push(r.Context(), tenant, spans, nil); err != nil {
-		receive.WriteHTTPError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusAccepted)
-}
-
-// fail counts a request refused before decoding and answers it.
-func (h *handler) fail(w http.ResponseWriter, err error) {
-	h.sink.Failed(err)
-	receive.WriteHTTPError(w, err)
+	h.sink.Accept(w, r, tenant, spans, err)
 }

@@ -148,7 +148,7 @@ func TestEnvoyProto(t *testing.T) {
 		if s.TraceID != want || s.SpanID != (model.SpanID{7: 7}) {
 			t.Errorf("ids %s %s", s.TraceID, s.SpanID)
 		}
-		if _, ok := s.Attributes.Get(SamplingPriorityKey); ok {
+		if _, ok := s.Attributes.Get(receive.SamplingPriorityKey); ok {
 			t.Errorf("span %q marked forced without debug", s.Name)
 		}
 		kinds[s.Kind] = true
@@ -182,7 +182,7 @@ func TestDebugMarksSpans(t *testing.T) {
 			}
 			var marked []string
 			for _, s := range spans {
-				if v, ok := s.Attributes.Get(SamplingPriorityKey); ok {
+				if v, ok := s.Attributes.Get(receive.SamplingPriorityKey); ok {
 					if v != model.IntValue(1) {
 						t.Errorf("priority %v", v)
 					}
@@ -199,7 +199,7 @@ func TestDebugMarksSpans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := attr(spans[0], SamplingPriorityKey); v != model.StringValue("0") {
+	if v := attr(spans[0], receive.SamplingPriorityKey); v != model.StringValue("0") {
 		t.Errorf("sender's priority became %v", v)
 	}
 }
@@ -241,91 +241,47 @@ func TestHTTP(t *testing.T) {
 	big := append([]byte("["), bytes.Repeat([]byte(`{"traceId":"1","id":"2","name":"x"},`), limit/20)...)
 	big[len(big)-1] = ']'
 
-	cases := []struct {
-		name        string
-		method      string
-		path        string
-		contentType string
-		encoding    string
-		header      map[string]string
-		body        []byte
-		consumeErr  error
-
-		wantStatus     int
-		wantSpans      int
-		wantTenant     string
-		wantRetryAfter string
-	}{
-		{name: "v2 json", contentType: "application/json", body: v2, wantStatus: 202, wantSpans: 1},
-		{name: "v2 json without content type", body: v2, wantStatus: 202, wantSpans: 1},
-		{name: "v2 json gzip", contentType: "application/json", encoding: "gzip", body: receivetest.Compress(t, "gzip", v2), wantStatus: 202, wantSpans: 1},
-		{name: "v2 json deflate", contentType: "application/json", encoding: "deflate", body: receivetest.Compress(t, "zlib", v2), wantStatus: 202, wantSpans: 1},
-		{name: "v2 json zlib", contentType: "application/json", encoding: "zlib", body: receivetest.Compress(t, "zlib", v2), wantStatus: 202, wantSpans: 1},
-		{name: "v2 proto", contentType: "application/x-protobuf", body: envoyProto(t, false), wantStatus: 202, wantSpans: 2},
-		{name: "v2 empty array", contentType: "application/json", body: []byte("[]"), wantStatus: 202},
-		{name: "v2 empty body", contentType: "application/json", wantStatus: 202},
-		{name: "v1 json", path: V1Path, contentType: "application/json", body: []byte(v1JSON), wantStatus: 202, wantSpans: 1},
-		{name: "v1 thrift", path: V1Path, contentType: "application/x-thrift", body: v1Thrift(t), wantStatus: 202, wantSpans: 1},
-		{name: "tenant", header: map[string]string{"X-Scope-OrgID": "team-a"}, body: v2, wantStatus: 202, wantSpans: 1, wantTenant: "team-a"},
-		{name: "zero trace id counted", body: zeroTrace, wantStatus: 202},
-		{name: "bad tenant", header: map[string]string{"X-Scope-OrgID": "a b"}, body: v2, wantStatus: 400},
-		{name: "wrong method", method: http.MethodGet, wantStatus: 405},
-		{name: "unknown path", path: "/api/v3/spans", body: v2, wantStatus: 404},
-		{name: "unsupported content type", contentType: "text/xml", body: v2, wantStatus: 415},
-		{name: "thrift on v2", contentType: "application/x-thrift", body: v1Thrift(t), wantStatus: 415},
-		{name: "invalid json", contentType: "application/json", body: []byte(`[{"traceId":`), wantStatus: 400},
-		{name: "json object not array", contentType: "application/json", body: []byte(`{"traceId":"1"}`), wantStatus: 400},
-		{name: "zero span id", contentType: "application/json", body: []byte(`[{"traceId":"1","id":"0"}]`), wantStatus: 400},
-		{name: "trace id too long", contentType: "application/json", body: []byte(`[{"traceId":"1234567890123456789012345678901234","id":"1"}]`), wantStatus: 400},
-		{name: "invalid proto", contentType: "application/x-protobuf", body: []byte{0x0a, 0x05, 0x01}, wantStatus: 400},
-		{name: "proto trace id width", contentType: "application/x-protobuf", body: protoWithTraceID(t, []byte{1, 2, 3}), wantStatus: 400},
-		{name: "proto without span id", contentType: "application/x-protobuf", body: protoWithSpanID(t, nil), wantStatus: 400},
-		{name: "invalid thrift", path: V1Path, contentType: "application/x-thrift", body: []byte{0x0c, 0x7f, 0xff, 0xff, 0xff}, wantStatus: 400},
-		{name: "too large", contentType: "application/json", body: big, wantStatus: 413},
-		{name: "gzip bomb", contentType: "application/json", encoding: "gzip", body: receivetest.Bomb(t, "gzip", 20<<20), wantStatus: 413},
-		{name: "overloaded", body: v2, consumeErr: &model.OverloadedError{Reason: "full", RetryAfter: 5 * time.Second}, wantStatus: 503, wantRetryAfter: "5"},
-		{name: "store failure", body: v2, consumeErr: errors.New("disk"), wantStatus: 503, wantRetryAfter: "1"},
-		{name: "still serving", body: v2, wantStatus: 202, wantSpans: 1},
+	cases := []receivetest.HTTPCase{
+		{Name: "v2 json", Request: receivetest.Request{ContentType: "application/json", Body: v2}, WantStatus: 202, WantSpans: 1},
+		{Name: "v2 json without content type", Request: receivetest.Request{Body: v2}, WantStatus: 202, WantSpans: 1},
+		{Name: "v2 json gzip", Request: receivetest.Request{ContentType: "application/json", Encoding: "gzip", Body: receivetest.Compress(t, "gzip", v2)}, WantStatus: 202, WantSpans: 1},
+		{Name: "v2 json deflate", Request: receivetest.Request{ContentType: "application/json", Encoding: "deflate", Body: receivetest.Compress(t, "zlib", v2)}, WantStatus: 202, WantSpans: 1},
+		{Name: "v2 json zlib", Request: receivetest.Request{ContentType: "application/json", Encoding: "zlib", Body: receivetest.Compress(t, "zlib", v2)}, WantStatus: 202, WantSpans: 1},
+		{Name: "v2 proto", Request: receivetest.Request{ContentType: "application/x-protobuf", Body: envoyProto(t, false)}, WantStatus: 202, WantSpans: 2},
+		{Name: "v2 empty array", Request: receivetest.Request{ContentType: "application/json", Body: []byte("[]")}, WantStatus: 202},
+		{Name: "v2 empty body", Request: receivetest.Request{ContentType: "application/json"}, WantStatus: 202},
+		{Name: "v1 json", Request: receivetest.Request{URL: V1Path, ContentType: "application/json", Body: []byte(v1JSON)}, WantStatus: 202, WantSpans: 1},
+		{Name: "v1 thrift", Request: receivetest.Request{URL: V1Path, ContentType: "application/x-thrift", Body: v1Thrift(t)}, WantStatus: 202, WantSpans: 1},
+		{Name: "tenant", Request: receivetest.Request{Header: map[string]string{"X-Scope-OrgID": "team-a"}, Body: v2}, WantStatus: 202, WantSpans: 1, WantTenant: "team-a"},
+		{Name: "zero trace id counted", Request: receivetest.Request{Body: zeroTrace}, WantStatus: 202},
+		{Name: "bad tenant", Request: receivetest.Request{Header: map[string]string{"X-Scope-OrgID": "a b"}, Body: v2}, WantStatus: 400},
+		{Name: "wrong method", Request: receivetest.Request{Method: http.MethodGet}, WantStatus: 405},
+		{Name: "unknown path", Request: receivetest.Request{URL: "/api/v3/spans", Body: v2}, WantStatus: 404},
+		{Name: "unsupported content type", Request: receivetest.Request{ContentType: "text/xml", Body: v2}, WantStatus: 415},
+		{Name: "thrift on v2", Request: receivetest.Request{ContentType: "application/x-thrift", Body: v1Thrift(t)}, WantStatus: 415},
+		{Name: "invalid json", Request: receivetest.Request{ContentType: "application/json", Body: []byte(`[{"traceId":`)}, WantStatus: 400},
+		{Name: "json object not array", Request: receivetest.Request{ContentType: "application/json", Body: []byte(`{"traceId":"1"}`)}, WantStatus: 400},
+		{Name: "zero span id", Request: receivetest.Request{ContentType: "application/json", Body: []byte(`[{"traceId":"1","id":"0"}]`)}, WantStatus: 400},
+		{Name: "trace id too long", Request: receivetest.Request{ContentType: "application/json", Body: []byte(`[{"traceId":"1234567890123456789012345678901234","id":"1"}]`)}, WantStatus: 400},
+		{Name: "invalid proto", Request: receivetest.Request{ContentType: "application/x-protobuf", Body: []byte{0x0a, 0x05, 0x01}}, WantStatus: 400},
+		{Name: "proto trace id width", Request: receivetest.Request{ContentType: "application/x-protobuf", Body: protoWithTraceID(t, []byte{1, 2, 3})}, WantStatus: 400},
+		{Name: "proto without span id", Request: receivetest.Request{ContentType: "application/x-protobuf", Body: protoWithSpanID(t, nil)}, WantStatus: 400},
+		{Name: "invalid thrift", Request: receivetest.Request{URL: V1Path, ContentType: "application/x-thrift", Body: []byte{0x0c, 0x7f, 0xff, 0xff, 0xff}}, WantStatus: 400},
+		{Name: "too large", Request: receivetest.Request{ContentType: "application/json", Body: big}, WantStatus: 413},
+		{Name: "gzip bomb", Request: receivetest.Request{ContentType: "application/json", Encoding: "gzip", Body: receivetest.Bomb(t, "gzip", 20<<20)}, WantStatus: 413},
+		{Name: "overloaded", Request: receivetest.Request{Body: v2}, ConsumeErr: &model.OverloadedError{Reason: "full", RetryAfter: 5 * time.Second}, WantStatus: 503, WantRetryAfter: "5"},
+		{Name: "store failure", Request: receivetest.Request{Body: v2}, ConsumeErr: errors.New("disk"), WantStatus: 503, WantRetryAfter: "1"},
+		{Name: "still serving", Request: receivetest.Request{Body: v2}, WantStatus: 202, WantSpans: 1},
 	}
 	rec := &receivetest.Recorder{}
 	reg := prometheus.NewRegistry()
 	srv := httptest.NewServer(NewHTTPHandler(rec, receive.Options{MaxRequestBytes: limit, Registerer: reg}))
 	defer srv.Close()
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			rec.Reset()
-			rec.Fail(tc.consumeErr)
-			path := tc.path
-			if path == "" {
-				path = V2Path
-			}
-			resp, body := receivetest.Request{Method: tc.method, URL: srv.URL + path, ContentType: tc.contentType,
-				Encoding: tc.encoding, Header: tc.header, Body: tc.body}.Send(t)
-			if resp.StatusCode != tc.wantStatus {
-				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, tc.wantStatus)
-			}
-			if resp.StatusCode >= 400 && resp.StatusCode != 404 && len(bytes.TrimSpace(body)) == 0 {
-				t.Error("error without a message")
-			}
-			if got := resp.Header.Get("Retry-After"); got != tc.wantRetryAfter {
-				t.Errorf("Retry-After %q, want %q", got, tc.wantRetryAfter)
-			}
-			batch := rec.ExpectBatch(t, tc.wantSpans)
-			if tc.wantSpans == 0 {
-				return
-			}
-			wantTenant := tc.wantTenant
-			if wantTenant == "" {
-				wantTenant = model.DefaultTenant
-			}
-			if batch.Tenant != wantTenant {
-				t.Errorf("tenant %q, want %q", batch.Tenant, wantTenant)
-			}
-			if batch.OTLP != nil {
-				t.Error("zipkin batch carries OTLP bytes")
-			}
-		})
-	}
+	receivetest.RunHTTP(t, srv.URL, V2Path, rec, cases, func(t *testing.T, _ receivetest.HTTPCase, _ *http.Response, _ []byte, batch model.Batch) {
+		if batch.OTLP != nil {
+			t.Error("zipkin batch carries OTLP bytes")
+		}
+	})
 	if got := receivetest.CounterValue(t, reg, "waymark_receiver_refused_spans_total", map[string]string{"receiver": "zipkin_http", "reason": "invalid"}); got != 1 {
 		t.Errorf("invalid spans refused %v, want 1", got)
 	}

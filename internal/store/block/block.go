@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"sync"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding"
 	"github.com/thanos-io/objstore"
 
 	"waymark/internal/model"
@@ -40,6 +41,9 @@ type Block struct {
 	bkt       objstore.Bucket
 	dataName  string
 	cancel    context.CancelFunc
+	// readers, searchBufs and fetchBufs pool span readers, search buffers
+	// and fetched bytes, which outlive one lookup.
+	readers, searchBufs, fetchBufs sync.Pool
 }
 
 // Open reads a block's meta.json, index and Parquet footer.
@@ -157,7 +161,9 @@ func (b *Block) MayContain(id model.TraceID) bool {
 }
 
 // FindTrace returns the spans of trace id in block order, or nil, nil when
-// the block has none.
+// the block has none. It fetches the pages of the index range that may hold
+// the trace in one request, narrows it to the trace's exact rows with the
+// trace_id column, and builds spans from the column values of those rows.
 func (b *Block) FindTrace(ctx context.Context, id model.TraceID) ([]model.Span, error) {
 	if !b.MayContain(id) {
 		return nil, nil
@@ -169,29 +175,25 @@ func (b *Block) FindTrace(ctx context.Context, id model.TraceID) ([]model.Span, 
 	}
 	info := b.index.RowGroups[rgi]
 	to = min(to, info.FirstRow+info.NumRows)
+	local := rowRange{from - info.FirstRow, to - info.FirstRow}
+	sr := b.spanReader()
+	defer b.readers.Put(sr)
 	var spans []model.Span
 	err := guard(func() error {
-		local := from - info.FirstRow
-		rg, err := b.fetchColumns(ctx, rgi, b.allColumns(), []rowRange{{local, local + (to - from)}})
+		rg, err := b.fetchColumns(ctx, rgi, b.allColumns(), []rowRange{local})
 		if err != nil {
 			return err
 		}
-		rows := make([]spanRow, to-from)
-		n, err := readRows(ctx, rg, local, rows)
-		if err != nil {
+		defer rg.release()
+		exact, err := traceRows(ctx, rg, b.cols.traceID, local, id, sr.col(b.cols.traceID))
+		if err != nil || exact.from == exact.to {
 			return err
 		}
-		d := spanDecoder{extra: b.dedicated}
-		for i := range rows[:n] {
-			if rows[i].TraceID != id {
-				continue
-			}
-			spans = append(spans, model.Span{})
-			if err := d.decode(&rows[i], &spans[len(spans)-1]); err != nil {
-				return fmt.Errorf("%w: row %d: %w", ErrCorrupt, from+int64(i), err)
-			}
-		}
-		return nil
+		spans = make([]model.Span, 0, exact.to-exact.from)
+		return sr.read(ctx, rg, []rowRange{exact}, func(_ int64, s *model.Span) error {
+			spans = append(spans, *s)
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("find trace %s: %w", id, err)
@@ -199,93 +201,63 @@ func (b *Block) FindTrace(ctx context.Context, id model.TraceID) ([]model.Span, 
 	return spans, nil
 }
 
-// rowReader reads whole rows of one row group at increasing positions.
-type rowReader struct {
-	r *parquet.GenericReader[spanRow]
-}
-
-func newRowReader(rg parquet.RowGroup) *rowReader {
-	return &rowReader{r: parquet.NewGenericRowGroupReader[spanRow](rg)}
-}
-
-func (rr *rowReader) close() { _ = rr.r.Close() }
-
-// read reads len(rows) rows starting at row, or fewer at the row group's end.
-func (rr *rowReader) read(ctx context.Context, row int64, rows []spanRow) (int, error) {
-	if err := rr.r.SeekToRow(row); err != nil {
-		return 0, fmt.Errorf("%w: seek to row %d: %w", ErrCorrupt, row, err)
+// traceRows returns the rows of r that hold trace id, which are contiguous,
+// using c as the buffer for the trace_id column.
+func traceRows(ctx context.Context, rg parquet.RowGroup, l leaf, r rowRange, id model.TraceID, c *column) (rowRange, error) {
+	if err := readColumn(ctx, rg, l, []rowRange{r}, c); err != nil {
+		return rowRange{}, err
 	}
-	got := 0
-	for got < len(rows) {
-		if err := ctx.Err(); err != nil {
-			return got, err
-		}
-		n, err := rr.r.Read(rows[got:])
-		got += n
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return got, fmt.Errorf("%w: read rows: %w", ErrCorrupt, err)
-		}
-		if n == 0 {
-			break
-		}
+	if c.kind != encoding.FixedLenByteArray || c.size != len(id) || int64(c.numValues()) != r.to-r.from {
+		return rowRange{}, fmt.Errorf("%w: trace_id column of %d values for %d rows", ErrCorrupt, c.numValues(), r.to-r.from)
 	}
-	return got, nil
+	out := rowRange{r.from, r.from}
+	for i := range int(r.to - r.from) {
+		if model.TraceID(c.fixed[i*16:i*16+16]) != id {
+			if out.to > out.from {
+				break
+			}
+			continue
+		}
+		if out.to == out.from {
+			out = rowRange{r.from + int64(i), r.from + int64(i)}
+		}
+		out.to++
+	}
+	return out, nil
 }
 
-// readRows reads len(rows) rows of rg starting at row, or fewer at its end.
-func readRows(ctx context.Context, rg parquet.RowGroup, row int64, rows []spanRow) (int, error) {
-	rr := newRowReader(rg)
-	defer rr.close()
-	return rr.read(ctx, row, rows)
+// spanReader returns a span reader from the block's pool.
+func (b *Block) spanReader() *spanReader {
+	if sr, ok := b.readers.Get().(*spanReader); ok {
+		return sr
+	}
+	return newSpanReader(&b.cols, b.dedicated)
 }
-
-// iterBatch is the number of rows Iter decodes at once.
-const iterBatch = 512
 
 // Iter calls fn for every span in block order; it stops at fn's first error
 // and returns it.
 func (b *Block) Iter(ctx context.Context, fn func(model.Span) error) error {
-	d := spanDecoder{extra: b.dedicated}
-	rows := make([]spanRow, iterBatch)
+	sr := b.spanReader()
+	defer b.readers.Put(sr)
 	for rgi, rg := range b.file.RowGroups() {
 		var fnErr error
 		err := guard(func() error {
-			frg, err := b.fetchColumns(ctx, rgi, b.allColumns(), []rowRange{{0, rg.NumRows()}})
+			all := []rowRange{{0, rg.NumRows()}}
+			frg, err := b.fetchColumns(ctx, rgi, b.allColumns(), all)
 			if err != nil {
 				return err
 			}
-			r := parquet.NewGenericRowGroupReader[spanRow](frg)
-			defer r.Close()
-			for {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				n, err := r.Read(rows)
-				for i := range rows[:n] {
-					var s model.Span
-					if derr := d.decode(&rows[i], &s); derr != nil {
-						return fmt.Errorf("%w: row group %d: %w", ErrCorrupt, rgi, derr)
-					}
-					if fnErr = fn(s); fnErr != nil {
-						return fnErr
-					}
-				}
-				if errors.Is(err, io.EOF) || (err == nil && n == 0) {
-					return nil
-				}
-				if err != nil {
-					return fmt.Errorf("%w: row group %d: %w", ErrCorrupt, rgi, err)
-				}
-			}
+			defer frg.release()
+			return sr.read(ctx, frg, all, func(_ int64, s *model.Span) error {
+				fnErr = fn(*s)
+				return fnErr
+			})
 		})
 		if fnErr != nil {
 			return fnErr
 		}
 		if err != nil {
-			return fmt.Errorf("iterate block %s: %w", b.meta.ID, err)
+			return fmt.Errorf("iterate block %s: row group %d: %w", b.meta.ID, rgi, err)
 		}
 	}
 	return nil

@@ -23,14 +23,13 @@ func cpuTime(tb testing.TB) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func benchWrite(b *testing.B, varied bool) {
+func benchWrite(b *testing.B, traces int, varied bool) {
 	ctx := context.Background()
 	bkt, err := filesystem.NewBucket(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
-	const n = 20_000 // traces: 100k spans
-	spans := newWorkload(1, varied).traces(n)
+	spans := newWorkload(1, varied).traces(traces)
 	b.ReportAllocs()
 	var (
 		size int64
@@ -45,6 +44,11 @@ func benchWrite(b *testing.B, varied bool) {
 		}
 		cpu += cpuTime(b) - c0
 		size = meta.DataSize + meta.IndexSize
+		b.StopTimer()
+		if err := Delete(ctx, bkt, "bench", meta.ID); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
 	}
 	total := float64(b.N * len(spans))
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/span")
@@ -52,42 +56,14 @@ func benchWrite(b *testing.B, varied bool) {
 	b.ReportMetric(float64(size)/float64(len(spans)), "bytes/span")
 }
 
-// BenchmarkBlockWrite measures writing a 100k-span block of the reference
-// workload shape, and of a mix with varied values. bytes/span counts
-// data.parquet and the index.
+// BenchmarkBlockWrite measures writing blocks of the reference workload
+// shape and of a mix with varied values, of 100k and 1M spans. bytes/span
+// counts data.parquet and the index.
 func BenchmarkBlockWrite(b *testing.B) {
-	b.Run("workload", func(b *testing.B) { benchWrite(b, false) })
-	b.Run("varied", func(b *testing.B) { benchWrite(b, true) })
-}
-
-// benchBlock writes a block of n traces of the varied mix and opens it.
-func benchBlock(b *testing.B, traces int) (*Block, []model.Span) {
-	b.Helper()
-	spans := newWorkload(11, true).traces(traces)
-	blk := writeOpen(b, newBucket(b), spans, WriteOptions{})
-	return blk, spans
-}
-
-// BenchmarkBlockFindTraceByID looks up random stored trace IDs in a block of
-// 100k spans on local disk. cpu-ns/op is the process CPU time per lookup;
-// p50-ns and p99-ns are wall-clock latencies, which a loaded machine inflates.
-func BenchmarkBlockFindTraceByID(b *testing.B) {
-	blk, spans := benchBlock(b, 20_000)
-	ctx := context.Background()
-	lat := make([]time.Duration, 0, b.N)
-	b.ReportAllocs()
-	b.ResetTimer()
-	c0 := cpuTime(b)
-	for i := range b.N {
-		id := spans[(i*7919*5)%len(spans)].TraceID
-		t0 := time.Now()
-		got, err := blk.FindTrace(ctx, id)
-		lat = append(lat, time.Since(t0))
-		if err != nil || len(got) != 5 {
-			b.Fatalf("FindTrace: %d spans, %v", len(got), err)
-		}
-	}
-	reportLatency(b, cpuTime(b)-c0, lat)
+	b.Run("workload-100k", func(b *testing.B) { benchWrite(b, 20_000, false) })
+	b.Run("varied-100k", func(b *testing.B) { benchWrite(b, 20_000, true) })
+	b.Run("workload-1M", func(b *testing.B) { benchWrite(b, 200_000, false) })
+	b.Run("varied-1M", func(b *testing.B) { benchWrite(b, 200_000, true) })
 }
 
 // reportLatency reports CPU time per op and wall-clock percentiles.
@@ -98,34 +74,68 @@ func reportLatency(b *testing.B, cpu time.Duration, lat []time.Duration) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
 }
 
-// BenchmarkBlockSearch runs searches over a block of 100k spans: a limit-20
-// search by service and route, and full scans for a rare attribute value (a
-// generic key) and a rare route (a dedicated column).
-func BenchmarkBlockSearch(b *testing.B) {
-	blk, spans := benchBlock(b, 20_000)
+// BenchmarkBlockRead reads a block of 1M spans of the varied mix on local
+// disk. cpu-ns/op is the process CPU time per operation; p50-ns and p99-ns
+// are wall-clock latencies, which a loaded machine inflates.
+//
+//   - find-trace looks up random stored trace IDs.
+//   - limit20-service finds the 20 newest traces of a service that a fifth
+//     of all spans have; limit20-service-route adds a route condition.
+//   - rare-generic-absent and rare-generic-one scan a generic attribute
+//     column for a value no span has and one span has.
+//   - rare-dedicated scans a dedicated column for a value no span has.
+func BenchmarkBlockRead(b *testing.B) {
+	spans := newWorkload(11, true).traces(200_000)
+	blk := writeOpen(b, newBucket(b), spans, WriteOptions{})
+	ctx := context.Background()
+	b.Run("find-trace", func(b *testing.B) {
+		lat := make([]time.Duration, 0, b.N)
+		b.ReportAllocs()
+		b.ResetTimer()
+		c0 := cpuTime(b)
+		for i := range b.N {
+			id := spans[(i*7919*5)%len(spans)].TraceID
+			t0 := time.Now()
+			got, err := blk.FindTrace(ctx, id)
+			lat = append(lat, time.Since(t0))
+			if err != nil || len(got) != 5 {
+				b.Fatalf("FindTrace: %d spans, %v", len(got), err)
+			}
+		}
+		reportLatency(b, cpuTime(b)-c0, lat)
+	})
 	rare := spans[len(spans)/3]
 	cases := []struct {
-		name string
-		req  filter.Request
+		name  string
+		want  int
+		conds []filter.Condition
 	}{
-		{"limit20", filter.Request{Limit: 20, Conditions: []filter.Condition{
+		{"limit20-service", 20, []filter.Condition{
+			{Scope: filter.ScopeResource, Key: "service.name", Op: filter.OpEq, Value: model.StringValue("service-2")},
+		}},
+		{"limit20-service-route", 20, []filter.Condition{
 			{Scope: filter.ScopeResource, Key: "service.name", Op: filter.OpEq, Value: model.StringValue("service-2")},
 			{Scope: filter.ScopeSpan, Key: "http.route", Op: filter.OpEq, Value: model.StringValue("/api/v1/users/{id}")},
-		}}},
-		{"scan-rare-generic", filter.Request{Conditions: []filter.Condition{
+		}},
+		{"rare-generic-absent", 0, []filter.Condition{
+			{Scope: filter.ScopeAny, Key: "request.id", Op: filter.OpEq, Value: model.StringValue("no-such-request")},
+		}},
+		{"rare-generic-one", 1, []filter.Condition{
 			{Scope: filter.ScopeAny, Key: "request.id", Op: filter.OpEq, Value: rare.Attributes[6].Value},
-		}}},
-		{"scan-rare-dedicated", filter.Request{Conditions: []filter.Condition{
+		}},
+		{"rare-dedicated", 0, []filter.Condition{
 			{Scope: filter.ScopeSpan, Key: "http.route", Op: filter.OpEq, Value: model.StringValue("/api/v1/none/{id}")},
-		}}},
+		}},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			req := tc.req
+			req := filter.Request{Conditions: tc.conds}
+			if tc.want == 20 {
+				req.Limit = 20
+			}
 			if err := req.Compile(); err != nil {
 				b.Fatal(err)
 			}
-			ctx := context.Background()
 			lat := make([]time.Duration, 0, b.N)
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -137,8 +147,8 @@ func BenchmarkBlockSearch(b *testing.B) {
 					b.Fatal(err)
 				}
 				lat = append(lat, time.Since(t0))
-				if tc.name == "limit20" && found != 20 || tc.name == "scan-rare-generic" && found != 1 {
-					b.Fatalf("found %d traces", found)
+				if found != tc.want {
+					b.Fatalf("found %d traces, want %d", found, tc.want)
 				}
 			}
 			reportLatency(b, cpuTime(b)-c0, lat)

@@ -2,9 +2,11 @@ package block
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -405,6 +407,55 @@ func TestCorruptBlock(t *testing.T) {
 			}
 			if !failed {
 				t.Fatal("damaged block read without error")
+			}
+		})
+	}
+}
+
+func TestSortOrder(t *testing.T) {
+	grouped := newWorkload(12, true).traces(500)
+	shuffled := slices.Clone(grouped)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	split := slices.Clone(grouped)
+	split = append(split[250:], split[:250]...) // a trace split in two runs
+	sameStart := newWorkload(13, false).traces(20)
+	for i := range sameStart {
+		sameStart[i].StartTimeUnixNano = 7 // ties broken by span ID
+	}
+	tests := []struct {
+		name  string
+		spans []model.Span
+	}{
+		{"grouped by trace", grouped},
+		{"shuffled", shuffled},
+		{"trace in two runs", split},
+		{"equal start times", sameStart},
+		{"one span", grouped[:1]},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			order := sortOrder(tc.spans)
+			if len(order) != len(tc.spans) {
+				t.Fatalf("order has %d entries for %d spans", len(order), len(tc.spans))
+			}
+			seen := make([]bool, len(order))
+			for _, i := range order {
+				if seen[i] {
+					t.Fatalf("span %d ordered twice", i)
+				}
+				seen[i] = true
+			}
+			for k := 1; k < len(order); k++ {
+				a, b := &tc.spans[order[k-1]], &tc.spans[order[k]]
+				c := bytes.Compare(a.TraceID[:], b.TraceID[:])
+				if c == 0 && a.StartTimeUnixNano != b.StartTimeUnixNano {
+					c = cmp.Compare(a.StartTimeUnixNano, b.StartTimeUnixNano)
+				} else if c == 0 {
+					c = bytes.Compare(a.SpanID[:], b.SpanID[:])
+				}
+				if c > 0 {
+					t.Fatalf("positions %d and %d out of order", k-1, k)
+				}
 			}
 		})
 	}

@@ -1,11 +1,13 @@
 package block
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/thanos-io/objstore"
@@ -31,7 +33,9 @@ type fetched struct {
 	name   string
 	size   int64
 	ranges []byteRange // sorted, disjoint
-	data   [][]byte
+	data   [][]byte    // of each range, in buf
+	buf    []byte
+	pool   *sync.Pool
 }
 
 // ReadAt implements io.ReaderAt.
@@ -44,10 +48,11 @@ func (f *fetched) ReadAt(p []byte, off int64) (int, error) {
 	return r.ReadAt(p, off)
 }
 
-// fetchRanges reads the given ranges of name after coalescing them.
-func fetchRanges(ctx context.Context, bkt objstore.Bucket, name string, size int64, want []byteRange) (*fetched, error) {
-	slices.SortFunc(want, func(a, b byteRange) int { return int(a.off - b.off) })
-	f := &fetched{ctx: ctx, bkt: bkt, name: name, size: size}
+// fetchRanges reads the given ranges of name after coalescing them, into
+// one buffer taken from pool.
+func fetchRanges(ctx context.Context, bkt objstore.Bucket, name string, size int64, want []byteRange, pool *sync.Pool) (*fetched, error) {
+	slices.SortFunc(want, func(a, b byteRange) int { return cmp.Compare(a.off, b.off) })
+	f := &fetched{ctx: ctx, bkt: bkt, name: name, size: size, pool: pool}
 	for _, r := range want {
 		r.off, r.end = max(r.off, 0), min(r.end, size)
 		if r.off >= r.end {
@@ -59,20 +64,50 @@ func fetchRanges(ctx context.Context, bkt objstore.Bucket, name string, size int
 		}
 		f.ranges = append(f.ranges, r)
 	}
+	total := 0
+	for _, r := range f.ranges {
+		total += int(r.end - r.off)
+	}
+	if bp, ok := pool.Get().(*[]byte); ok && cap(*bp) >= total {
+		f.buf = (*bp)[:total]
+	} else {
+		f.buf = make([]byte, total)
+	}
 	f.data = make([][]byte, len(f.ranges))
+	at := 0
 	for i, r := range f.ranges {
+		n := int(r.end - r.off)
+		f.data[i] = f.buf[at : at+n : at+n]
+		at += n
 		rc, err := bkt.GetRange(ctx, name, r.off, r.end-r.off)
 		if err != nil {
+			f.release()
 			return nil, fmt.Errorf("read %s at %d: %w", name, r.off, err)
 		}
-		f.data[i] = make([]byte, r.end-r.off)
 		_, err = io.ReadFull(rc, f.data[i])
 		_ = rc.Close() // read-only: nothing to flush
 		if err != nil {
+			f.release()
 			return nil, fmt.Errorf("read %s at %d: %w", name, r.off, err)
 		}
 	}
 	return f, nil
+}
+
+// maxPooledFetch bounds the buffers kept for reuse.
+const maxPooledFetch = 16 << 20
+
+// release hands the fetched bytes back to the pool. Reads through f must
+// be over: the decoder copies what it reads, so nothing refers to them.
+func (f *fetched) release() {
+	if f.buf == nil {
+		return
+	}
+	if cap(f.buf) <= maxPooledFetch {
+		buf := f.buf[:0]
+		f.pool.Put(&buf)
+	}
+	f.buf, f.data, f.ranges = nil, nil, nil
 }
 
 // chunkRanges returns the byte ranges of column col of row group rgi that
@@ -115,9 +150,15 @@ func (b *Block) chunkRanges(rgi, col int, from, to int64) ([]byteRange, error) {
 
 // fetchColumns prefetches columns cols of row group rgi for rows in ranges
 // and returns the row group reading from the fetched bytes.
-func (b *Block) fetchColumns(ctx context.Context, rgi int, cols []int, ranges []rowRange) (parquet.RowGroup, error) {
+// The caller must release the row group once it is done reading it.
+func (b *Block) fetchColumns(ctx context.Context, rgi int, cols []int, ranges []rowRange) (*fetchedRowGroup, error) {
 	var want []byteRange
+	rg := b.file.RowGroups()[rgi]
+	chunks := rg.ColumnChunks()
 	for _, col := range cols {
+		if col >= 0 && col < len(chunks) && emptyChunk(chunks[col], rg.NumRows()) {
+			continue // readColumn does not read it
+		}
 		for _, r := range ranges {
 			rs, err := b.chunkRanges(rgi, col, r.from, r.to)
 			if err != nil {
@@ -126,7 +167,7 @@ func (b *Block) fetchColumns(ctx context.Context, rgi int, cols []int, ranges []
 			want = append(want, rs...)
 		}
 	}
-	f, err := fetchRanges(ctx, b.bkt, b.dataName, b.meta.DataSize, want)
+	f, err := fetchRanges(ctx, b.bkt, b.dataName, b.meta.DataSize, want, &b.fetchBufs)
 	if err != nil {
 		return nil, err
 	}
@@ -146,10 +187,15 @@ func (b *Block) allColumns() []int {
 type fetchedRowGroup struct {
 	parquet.RowGroup
 	chunks []parquet.ColumnChunk
+	f      *fetched
 }
 
+// release hands the prefetched bytes back for reuse; g must not be read
+// afterwards.
+func (g *fetchedRowGroup) release() { g.f.release() }
+
 func newFetchedRowGroup(rg parquet.RowGroup, f *fetched) *fetchedRowGroup {
-	g := &fetchedRowGroup{RowGroup: rg}
+	g := &fetchedRowGroup{RowGroup: rg, f: f}
 	for _, c := range rg.ColumnChunks() {
 		if fc, ok := c.(*parquet.FileColumnChunk); ok {
 			g.chunks = append(g.chunks, &fetchedChunk{FileColumnChunk: fc, r: f})

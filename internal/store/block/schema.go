@@ -98,6 +98,10 @@ type spanRow struct {
 	ScopeDroppedAttributesCount    uint32    `parquet:"scope_dropped_attributes_count"`
 }
 
+// fixedDedicatedKeys are the span attribute keys with always-present
+// dedicated columns, in column order.
+var fixedDedicatedKeys = [...]string{keyHTTPRequestMethod, keyHTTPMethod, keyHTTPRoute, keyHTTPResponseStatusCode, keyHTTPStatusCode}
+
 // dedicatedSlot returns the address of the i-th configurable dedicated column.
 func (r *spanRow) dedicatedSlot(i int) **string {
 	switch i {

@@ -1,9 +1,12 @@
 package block
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"waymark/internal/model"
@@ -11,7 +14,8 @@ import (
 )
 
 // expectSearch evaluates req over spans (in block order) with MatchSpan,
-// independently of the block reader.
+// independently of the block reader: every matching trace in block order,
+// or with a limit the limit newest ones, newest first.
 func expectSearch(req *filter.Request, sorted []model.Span) []filter.Match {
 	var out []filter.Match
 	for i := range sorted {
@@ -20,15 +24,21 @@ func expectSearch(req *filter.Request, sorted []model.Span) []filter.Match {
 			continue
 		}
 		if n := len(out); n == 0 || out[n-1].TraceID != s.TraceID {
-			if req.Limit > 0 && len(out) == req.Limit {
-				break
-			}
 			out = append(out, filter.Match{TraceID: s.TraceID, StartUnixNano: s.StartTimeUnixNano, EndUnixNano: s.EndTimeUnixNano})
 		}
 		m := &out[len(out)-1]
 		m.StartUnixNano = min(m.StartUnixNano, s.StartTimeUnixNano)
 		m.EndUnixNano = max(m.EndUnixNano, s.EndTimeUnixNano)
 		m.Spans = append(m.Spans, *s)
+	}
+	if req.Limit > 0 {
+		slices.SortStableFunc(out, func(a, b filter.Match) int {
+			if c := cmp.Compare(b.StartUnixNano, a.StartUnixNano); c != 0 {
+				return c
+			}
+			return bytes.Compare(a.TraceID[:], b.TraceID[:])
+		})
+		out = out[:min(len(out), req.Limit)]
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -147,35 +148,52 @@ func cleanup(ctx context.Context, bkt objstore.Bucket, dir string, err error) er
 	return err
 }
 
-// sortKey is the sort key of one span, compact so that sorting moves little.
-type sortKey struct {
-	hi, lo, start uint64
-	idx           int
+// traceRun is a run of input spans of one trace.
+type traceRun struct {
+	hi, lo   uint64 // the trace ID, big-endian halves
+	from, to int
 }
 
 // sortOrder returns the indexes of spans ordered by trace ID, then start
-// time, then span ID.
+// time, then span ID. Spans usually arrive grouped by trace (the head keeps
+// them so), so it sorts runs of one trace and then each trace's spans.
 func sortOrder(spans []model.Span) []int {
-	keys := make([]sortKey, len(spans))
+	var runs []traceRun
 	for i := range spans {
-		s := &spans[i]
-		keys[i] = sortKey{hi: binary.BigEndian.Uint64(s.TraceID[:8]), lo: binary.BigEndian.Uint64(s.TraceID[8:]), start: s.StartTimeUnixNano, idx: i}
+		id := &spans[i].TraceID
+		hi, lo := binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:])
+		if n := len(runs); n > 0 && runs[n-1].hi == hi && runs[n-1].lo == lo {
+			runs[n-1].to = i + 1
+			continue
+		}
+		runs = append(runs, traceRun{hi: hi, lo: lo, from: i, to: i + 1})
 	}
-	slices.SortFunc(keys, func(a, b sortKey) int {
+	slices.SortStableFunc(runs, func(a, b traceRun) int {
 		if c := cmp.Compare(a.hi, b.hi); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(a.lo, b.lo); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.start, b.start); c != 0 {
-			return c
-		}
-		return bytes.Compare(spans[a.idx].SpanID[:], spans[b.idx].SpanID[:])
+		return cmp.Compare(a.lo, b.lo)
 	})
-	order := make([]int, len(keys))
-	for i := range keys {
-		order[i] = keys[i].idx
+	order := make([]int, 0, len(spans))
+	bySpan := func(a, b int) int {
+		sa, sb := &spans[a], &spans[b]
+		if c := cmp.Compare(sa.StartTimeUnixNano, sb.StartTimeUnixNano); c != 0 {
+			return c
+		}
+		return bytes.Compare(sa.SpanID[:], sb.SpanID[:])
+	}
+	for i := 0; i < len(runs); {
+		start := len(order)
+		j := i
+		for ; j < len(runs) && runs[j].hi == runs[i].hi && runs[j].lo == runs[i].lo; j++ {
+			for k := runs[j].from; k < runs[j].to; k++ {
+				order = append(order, k)
+			}
+		}
+		if trace := order[start:]; !slices.IsSortedFunc(trace, bySpan) {
+			slices.SortFunc(trace, bySpan)
+		}
+		i = j
 	}
 	return order
 }
@@ -228,15 +246,36 @@ func writerOptions(dedicated []string) ([]parquet.WriterOption, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode dedicated keys: %w", err)
 	}
-	return []parquet.WriterOption{
+	opts := []parquet.WriterOption{
 		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
 		parquet.PageBufferSize(pageBufferSize),
 		parquet.DictionaryMaxBytes(dictionaryMaxBytes),
+		// Page bounds go to the page index, where searches read them; the
+		// same statistics in every page header would only cost time.
+		parquet.DataPageStatistics(false),
 		parquet.KeyValueMetadata(kvFormatVersion, fmt.Sprint(FormatVersion)),
 		parquet.KeyValueMetadata(kvDedicated, string(ded)),
 		parquet.KeyValueMetadata(kvSortOrder, "trace_id,start_time_unix_nano,span_id"),
 		parquet.CreatedBy("waymark", fmt.Sprint(FormatVersion), ""),
-	}, nil
+	}
+	for _, path := range parquet.SchemaOf(spanRow{}).Columns() {
+		if !hasPageBounds(path[0]) {
+			opts = append(opts, parquet.SkipPageBounds(path...))
+		}
+	}
+	return opts, nil
+}
+
+// hasPageBounds reports whether the pages of a top-level column get min/max
+// bounds in the page index: only the columns whose bounds searches use to
+// skip pages do; computing the others would only cost time.
+func hasPageBounds(column string) bool {
+	switch column {
+	case "start_time_unix_nano", "name", "status_message", "service_name",
+		"http_request_method", "http_method", "http_route", "http_response_status_code", "http_status_code":
+		return true
+	}
+	return strings.HasPrefix(column, "dedicated_")
 }
 
 // writeData writes spans (sorted) as Parquet to out and fills the index and

@@ -1,7 +1,3 @@
-// Package bucket opens the object store that holds Waymark's blocks: a local
-// directory by default, or S3-compatible storage (AWS S3, MinIO, Ceph…),
-// Google Cloud Storage or Azure Blob Storage, through the objstore library,
-// so every backend stores the same block files under the same keys.
 package bucket
 
 import (
@@ -14,7 +10,6 @@ import (
 	"github.com/go-kit/log"
 	"github.com/thanos-io/objstore"
 	"github.com/thanos-io/objstore/client"
-	"github.com/thanos-io/objstore/providers/filesystem"
 	"gopkg.in/yaml.v3"
 )
 
@@ -125,11 +120,7 @@ func Open(cfg Config, dataDir string, logger *slog.Logger) (objstore.Bucket, err
 		if cfg.Prefix != "" {
 			dir = filepath.Join(dir, cfg.Prefix)
 		}
-		b, err := filesystem.NewBucket(dir)
-		if err != nil {
-			return nil, fmt.Errorf("open block directory %s: %w", dir, err)
-		}
-		return b, nil
+		return OpenFilesystem(dir)
 	}
 	var bc client.BucketConfig
 	bc.Prefix = cfg.Prefix

@@ -1,4 +1,4 @@
-package jaegerapi
+package jsonenc
 
 import (
 	"math"
@@ -8,9 +8,9 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD and
+// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD and
 // U+2028/U+2029 are escaped so the output is also valid JavaScript.
-func appendString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -56,12 +56,24 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// appendFloat appends f as encoding/json formats a float64. NaN and the
+// AppendStrings appends ss as a JSON array of strings; nil gives [].
+func AppendStrings(dst []byte, ss []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// AppendFloat appends f as encoding/json formats a float64. NaN and the
 // infinities, which JSON cannot carry as numbers, become the strings "NaN",
 // "+Inf" and "-Inf".
-func appendFloat(dst []byte, f float64) []byte {
+func AppendFloat(dst []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return appendString(dst, strconv.FormatFloat(f, 'g', -1, 64))
+		return AppendString(dst, strconv.FormatFloat(f, 'g', -1, 64))
 	}
 	format := byte('f')
 	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
