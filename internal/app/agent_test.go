@@ -384,7 +384,7 @@ func TestServerAdminPort(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.Log.Level = "error"
 	cfg.Receivers = config.ReceiversConfig{MaxRequestBytes: 4 << 20, MaxPendingBytes: 64 << 20}
-	cfg.Query.JaegerPort, cfg.Query.TempoPort = freePort(t), 0
+	cfg.Query.JaegerPort, cfg.Query.TempoPort, cfg.Query.JaegerGRPCPort = freePort(t), 0, 0
 	cfg.Listen.AdminPort = freePort(t)
 	a, err := Start(context.Background(), RoleServer, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
