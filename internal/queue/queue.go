@@ -258,6 +258,14 @@ func (q *Queue) Put(ctx context.Context, item []byte) error {
 	end, err := q.appendLocked(item)
 	doomed := q.takeDoomedLocked()
 	q.mu.Unlock()
+	if len(doomed) > 0 {
+		// Point the ack file past the segments before deleting them. If
+		// that fails they still go: Open starts from the oldest segment
+		// left, and every item of a deleted one was acked or dropped.
+		if perr := q.persistAck(); perr != nil {
+			q.log.Warn("queue ack position not written", "err", perr)
+		}
+	}
 	q.removeSegments(doomed)
 	if err != nil {
 		q.m.failures.WithLabelValues("io").Inc()
@@ -312,6 +320,10 @@ func (q *Queue) rollLocked() error {
 		return err
 	}
 	q.segs = append(q.segs, seg)
+	// If every item of the sealed segment was acked, the ack position sits
+	// at its end: move it into the new segment, or acks there would wait
+	// for an item that never comes.
+	q.settleLocked()
 	return nil
 }
 
