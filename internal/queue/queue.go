@@ -63,9 +63,8 @@ type Queue struct {
 	mu           sync.Mutex
 	closed       bool
 	segs         []*segment // oldest first; the last is written
-	buf          []byte
-	written      uint64 // bytes written since Open, for group commit
-	synced       uint64 // bytes of written known to be fsynced
+	written      uint64     // bytes written since Open, for group commit
+	synced       uint64     // bytes of written known to be fsynced
 	read         position
 	ack          position
 	acked        map[position]int64 // acked out of order: start → end
@@ -290,12 +289,14 @@ func (q *Queue) appendLocked(item []byte) (uint64, error) {
 		}
 		cur = q.segs[len(q.segs)-1]
 	}
-	q.buf = appendRecord(q.buf[:0], item)
-	if _, err := cur.f.WriteAt(q.buf, cur.size); err != nil {
+	// Header and payload are written apart, so a large item is not copied;
+	// a crash between the two leaves a torn record that Open cuts off.
+	h := recordHeader(item)
+	if _, err := cur.f.WriteAt(h[:], cur.size); err != nil {
 		return 0, fmt.Errorf("write segment %d: %w", cur.seq, err)
 	}
-	if cap(q.buf) > 1<<20 {
-		q.buf = nil // do not pin a large item's buffer
+	if _, err := cur.f.WriteAt(item, cur.size+recordHeaderSize); err != nil {
+		return 0, fmt.Errorf("write segment %d: %w", cur.seq, err)
 	}
 	cur.size += need
 	q.written += uint64(need)
