@@ -240,8 +240,9 @@ func runOnce(bin string, spans int, protocol string, varied bool, rate, workers 
 	return r, nil
 }
 
-// startWaymark runs the binary with args, the ports of receivers not
-// named in args turned off, and waits until readyURL answers 200.
+// startWaymark runs the binary with args, the Zipkin, Jaeger and Jaeger
+// gRPC query ports turned off unless args set them, and waits until
+// readyURL answers 200.
 func startWaymark(bin, readyURL, role string, args ...string) (*exec.Cmd, error) {
 	off := []string{"--receivers.zipkin_port=0", "--receivers.jaeger_thrift_http_port=0", "--receivers.jaeger_grpc_port=0",
 		"--receivers.jaeger_compact_port=0", "--receivers.jaeger_binary_port=0", "--query.jaeger_grpc_port=0", "--log.level=warn"}

@@ -377,3 +377,29 @@ func TestFanout(t *testing.T) {
 		})
 	}
 }
+
+// listen.admin_port also serves /metrics and /ready for the server roles.
+func TestServerAdminPort(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Log.Level = "error"
+	cfg.Receivers = config.ReceiversConfig{MaxRequestBytes: 4 << 20, MaxPendingBytes: 64 << 20}
+	cfg.Query.JaegerPort, cfg.Query.TempoPort, cfg.Query.JaegerGRPCPort = freePort(t), 0, 0
+	cfg.Listen.AdminPort = freePort(t)
+	a, err := Start(context.Background(), RoleServer, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := a.Wait(canceled()); err != nil {
+			t.Error(err)
+		}
+	}()
+	admin := "http://" + a.Addrs["admin"].String()
+	if code, body := getBody(t, admin+"/ready"); code != http.StatusOK {
+		t.Errorf("/ready = %d %q", code, body)
+	}
+	if _, body := getBody(t, admin+"/metrics"); !strings.Contains(body, "waymark_") {
+		t.Errorf("/metrics has no waymark_ metric")
+	}
+}

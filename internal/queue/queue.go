@@ -63,9 +63,8 @@ type Queue struct {
 	mu           sync.Mutex
 	closed       bool
 	segs         []*segment // oldest first; the last is written
-	buf          []byte
-	written      uint64 // bytes written since Open, for group commit
-	synced       uint64 // bytes of written known to be fsynced
+	written      uint64     // bytes written since Open, for group commit
+	synced       uint64     // bytes of written known to be fsynced
 	read         position
 	ack          position
 	acked        map[position]int64 // acked out of order: start → end
@@ -258,6 +257,14 @@ func (q *Queue) Put(ctx context.Context, item []byte) error {
 	end, err := q.appendLocked(item)
 	doomed := q.takeDoomedLocked()
 	q.mu.Unlock()
+	if len(doomed) > 0 {
+		// Point the ack file past the segments before deleting them. If
+		// that fails they still go: Open starts from the oldest segment
+		// left, and every item of a deleted one was acked or dropped.
+		if perr := q.persistAck(); perr != nil {
+			q.log.Warn("queue ack position not written", "err", perr)
+		}
+	}
 	q.removeSegments(doomed)
 	if err != nil {
 		q.m.failures.WithLabelValues("io").Inc()
@@ -282,12 +289,14 @@ func (q *Queue) appendLocked(item []byte) (uint64, error) {
 		}
 		cur = q.segs[len(q.segs)-1]
 	}
-	q.buf = appendRecord(q.buf[:0], item)
-	if _, err := cur.f.WriteAt(q.buf, cur.size); err != nil {
+	// Header and payload are written apart, so a large item is not copied;
+	// a crash between the two leaves a torn record that Open cuts off.
+	h := recordHeader(item)
+	if _, err := cur.f.WriteAt(h[:], cur.size); err != nil {
 		return 0, fmt.Errorf("write segment %d: %w", cur.seq, err)
 	}
-	if cap(q.buf) > 1<<20 {
-		q.buf = nil // do not pin a large item's buffer
+	if _, err := cur.f.WriteAt(item, cur.size+recordHeaderSize); err != nil {
+		return 0, fmt.Errorf("write segment %d: %w", cur.seq, err)
 	}
 	cur.size += need
 	q.written += uint64(need)
@@ -312,6 +321,10 @@ func (q *Queue) rollLocked() error {
 		return err
 	}
 	q.segs = append(q.segs, seg)
+	// If every item of the sealed segment was acked, the ack position sits
+	// at its end: move it into the new segment, or acks there would wait
+	// for an item that never comes.
+	q.settleLocked()
 	return nil
 }
 

@@ -108,6 +108,34 @@ func TestOrderAndSegmentCleanup(t *testing.T) {
 	closeTest(t, q)
 }
 
+// A consumer that keeps up acks the write segment to its end before the
+// producer rolls to the next one; acks in the new segment must still move
+// the ack position, or the queue never drains and its segments stay.
+func TestAckedWriteSegmentRollsOver(t *testing.T) {
+	dir := t.TempDir()
+	q := openTest(t, dir, Config{SegmentBytes: 256, AckSyncInterval: time.Hour}, nil)
+	for i, it := range items("k", 40) {
+		put(t, q, it)
+		got := get(t, q)
+		if string(got.Data) != it {
+			t.Fatalf("item %d: got %q, want %q", i, got.Data, it)
+		}
+		ack(t, q, got)
+		if st := q.Stats(); st != (Stats{}) {
+			t.Fatalf("after acking item %d of a consumer that keeps up: stats %+v, want zero", i, st)
+		}
+	}
+	if n := len(segmentFiles(t, dir)); n > 2 {
+		t.Errorf("%d segment files after acking everything, want at most the write segment and one being deleted", n)
+	}
+	closeTest(t, q)
+	q = openTest(t, dir, Config{SegmentBytes: 256}, nil)
+	defer closeTest(t, q)
+	if st := q.Stats(); st != (Stats{}) {
+		t.Errorf("after restart: stats %+v, want zero (nothing to deliver again)", st)
+	}
+}
+
 func TestRestartRedeliversUnacked(t *testing.T) {
 	dir := t.TempDir()
 	q := openTest(t, dir, Config{SegmentBytes: 128, AckSyncInterval: 0}, nil)

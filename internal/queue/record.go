@@ -51,13 +51,20 @@ func checkSegmentHeader(b []byte) error {
 	return nil
 }
 
-// appendRecord appends the encoding of one item.
-func appendRecord(dst, item []byte) []byte {
+// recordHeader returns the header of the record of item: its length and
+// CRC.
+func recordHeader(item []byte) [recordHeaderSize]byte {
 	var h [recordHeaderSize]byte
 	binary.LittleEndian.PutUint32(h[0:4], uint32(len(item)))
 	crc := crc32.Update(0, castagnoli, h[0:4])
 	crc = crc32.Update(crc, castagnoli, item)
 	binary.LittleEndian.PutUint32(h[4:8], crc)
+	return h
+}
+
+// appendRecord appends the encoding of one item.
+func appendRecord(dst, item []byte) []byte {
+	h := recordHeader(item)
 	return append(append(dst, h[:]...), item...)
 }
 

@@ -267,13 +267,15 @@ func TestAgentDeliversEveryAcknowledgedSpan(t *testing.T) {
 	srv.restart()
 	t.Logf("server restarted; %d batches acknowledged, %.0f items queued in the agent", ackedBatches(), queued)
 
-	// Kill the agent as soon as it is exporting the backlog: the server has
-	// taken some of it and some is still queued.
+	// Kill the agent while it exports the backlog: the server has taken
+	// some of it and some is still queued. The first ack after the outage
+	// is written to disk at once and later ones at most every second, so
+	// waiting for a few items makes the restarted agent send some again.
 	deadline := time.Now().Add(time.Minute)
 	for {
 		sentNow, ok1 := metricSum(metrics, "waymark_exporter_sent_spans_total")
 		pending, ok2 := metricSum(metrics, "waymark_queue_pending_items")
-		if ok1 && ok2 && sentNow > sentBefore && pending > 0 {
+		if ok1 && ok2 && sentNow >= sentBefore+8*spansPerTrace*tracesPerBatch && pending > 0 {
 			ag.kill()
 			t.Logf("agent SIGKILLed mid-export: %.0f spans exported since the restart, %.0f items still queued", sentNow-sentBefore, pending)
 			break
