@@ -112,7 +112,10 @@ type CompactionConfig struct {
 	Interval Duration `yaml:"interval"`
 	// Window: a block is merged only with blocks whose newest span falls in
 	// the same window (aligned to the Unix epoch), so retention still
-	// deletes whole windows. At least 1m.
+	// deletes whole windows. While a window is open, blocks of one level
+	// are merged four at a time; once it has been over for twice
+	// storage.head.max_age (at least 1m), all its blocks are merged. At
+	// least 1m.
 	Window Duration `yaml:"window"`
 	// MaxBlockSpans bounds the spans of a compacted block. A compaction
 	// holds them in memory, about 600 bytes each. At least 1000.

@@ -32,7 +32,7 @@ type Config struct {
 }
 
 // Compactor plans and runs compactions of the blocks in one bucket. Its
-// methods must not run concurrently for one tenant.
+// methods must not run concurrently.
 type Compactor struct {
 	bkt     objstore.Bucket
 	cfg     Config
