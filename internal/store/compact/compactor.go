@@ -98,6 +98,9 @@ func (c *Compactor) Compact(ctx context.Context, g Group, inputs []*block.Block,
 }
 
 func (c *Compactor) compact(ctx context.Context, g Group, inputs []*block.Block, written Written) (Result, error) {
+	if written == nil {
+		return Result{}, errors.New("no written callback")
+	}
 	if len(inputs) != len(g.Inputs) || len(inputs) < 2 {
 		return Result{}, fmt.Errorf("%d open inputs for %d planned", len(inputs), len(g.Inputs))
 	}
