@@ -163,7 +163,7 @@ func Default() Config {
 			Head:       HeadConfig{MaxBytes: 128 << 20, MaxAge: Duration(60e9)},
 			Block:      BlockConfig{RowGroupSpans: 50_000},
 			Retention:  Duration(14 * 24 * 3600e9),
-			Compaction: CompactionConfig{Interval: Duration(30e9), Window: Duration(3600e9), MaxBlockSpans: 250_000},
+			Compaction: CompactionConfig{Interval: Duration(30e9), Window: Duration(3600e9), MaxBlockSpans: 100_000},
 			Backend:    bucket.Config{Type: bucket.TypeFilesystem},
 		},
 	}

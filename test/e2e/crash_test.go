@@ -144,9 +144,10 @@ func runCrashStage(t *testing.T, st crashStage) *server {
 
 // streamUntilKilled sends 10-trace batches of service svc from two senders
 // (and 400-trace batches of service "filler" from a third if the stage
-// wants one). After at least minDelay it SIGKILLs the server as soon as
-// the stage is under way, or after a minute at the latest. It returns the
-// IDs of acknowledged traces of svc, and whether the kill hit the stage.
+// wants one). From minDelay after the first acknowledgement on, it
+// SIGKILLs the server as soon as the stage is under way, or a minute later
+// at the latest. It returns the IDs of acknowledged traces of svc, and
+// whether the kill hit the stage.
 func streamUntilKilled(t *testing.T, s *server, client ptraceotlp.GRPCClient, svc string, st crashStage, minDelay time.Duration) ([]pcommon.TraceID, bool) {
 	var (
 		mu       sync.Mutex
@@ -155,6 +156,7 @@ func streamUntilKilled(t *testing.T, s *server, client ptraceotlp.GRPCClient, sv
 		wg       sync.WaitGroup
 	)
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	if st.filler {
 		wg.Add(1)
 		go func() {
@@ -189,6 +191,13 @@ func streamUntilKilled(t *testing.T, s *server, client ptraceotlp.GRPCClient, sv
 			}
 		}(uint64(w + 1))
 	}
+	// The client reconnects after a restart: start the clock at the first
+	// acknowledged batch.
+	eventually(t, time.Minute, "a batch to be acknowledged", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) > 0
+	})
 	time.Sleep(minDelay)
 	for deadline := time.Now().Add(time.Minute); !st.underWay(t, s, inFlight.Load() > 0) && time.Now().Before(deadline); {
 		time.Sleep(2 * time.Millisecond)
