@@ -105,7 +105,7 @@ func Start(ctx context.Context, role Role, cfg config.Config, log *slog.Logger) 
 		TenantRetention: tenantRetention(cfg.Storage.TenantRetention),
 		MaxDiskBytes:    int64(cfg.Storage.MaxDiskBytes),
 		Compaction: compact.Options{Window: cfg.Storage.Compaction.Window.D(), MaxBlockSpans: int64(cfg.Storage.Compaction.MaxBlockSpans),
-			Grace: max(compact.DefaultGrace, 2*cfg.Storage.Head.MaxAge.D())},
+			Grace: max(time.Minute, 2*cfg.Storage.Head.MaxAge.D())},
 		CompactionInterval: compactionInterval(cfg.Storage.Compaction.Interval),
 		ReplacedBlockDelay: 2 * cfg.Query.Timeout.D(),
 		Block:              block.WriteOptions{RowGroupSpans: cfg.Storage.Block.RowGroupSpans, DedicatedAttributes: cfg.Storage.Block.DedicatedAttributes},

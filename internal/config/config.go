@@ -119,7 +119,10 @@ type CompactionConfig struct {
 	Interval Duration `yaml:"interval"`
 	// Window: a block is merged only with blocks whose newest span falls in
 	// the same window (aligned to the Unix epoch), so retention still
-	// deletes whole windows. At least 1m.
+	// deletes whole windows. While a window is open, blocks of one level
+	// are merged four at a time; once it has been over for twice
+	// storage.head.max_age (at least 1m), all its blocks are merged. At
+	// least 1m.
 	Window Duration `yaml:"window"`
 	// MaxBlockSpans bounds the spans of a compacted block. A compaction
 	// holds them in memory, about 600 bytes each. At least 1000.
@@ -167,7 +170,7 @@ func Default() Config {
 			Head:       HeadConfig{MaxBytes: 64 << 20, MaxAge: Duration(60e9)},
 			Block:      BlockConfig{RowGroupSpans: 50_000},
 			Retention:  Duration(14 * 24 * 3600e9),
-			Compaction: CompactionConfig{Interval: Duration(30e9), Window: Duration(3600e9), MaxBlockSpans: 250_000},
+			Compaction: CompactionConfig{Interval: Duration(30e9), Window: Duration(3600e9), MaxBlockSpans: 100_000},
 			Backend:    bucket.Config{Type: bucket.TypeFilesystem},
 		},
 		Agent: DefaultAgent(),

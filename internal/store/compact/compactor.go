@@ -32,7 +32,7 @@ type Config struct {
 }
 
 // Compactor plans and runs compactions of the blocks in one bucket. Its
-// methods must not run concurrently for one tenant.
+// methods must not run concurrently.
 type Compactor struct {
 	bkt     objstore.Bucket
 	cfg     Config
@@ -98,6 +98,9 @@ func (c *Compactor) Compact(ctx context.Context, g Group, inputs []*block.Block,
 }
 
 func (c *Compactor) compact(ctx context.Context, g Group, inputs []*block.Block, written Written) (Result, error) {
+	if written == nil {
+		return Result{}, errors.New("no written callback")
+	}
 	if len(inputs) != len(g.Inputs) || len(inputs) < 2 {
 		return Result{}, fmt.Errorf("%d open inputs for %d planned", len(inputs), len(g.Inputs))
 	}
