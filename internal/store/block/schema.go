@@ -180,10 +180,17 @@ type rowBuilder struct {
 	attrs []attrRow
 	evs   []eventRow
 	links []linkRow
+	// The resource and scope of the previous span and their attribute
+	// rows, which the next span of the same resource (scope) shares.
+	lastRes        *model.Resource
+	lastResAttrs   []attrRow
+	lastScope      *model.Scope
+	lastScopeAttrs []attrRow
 }
 
 // reset drops the buffered attribute rows; rows built before become invalid.
 func (b *rowBuilder) reset() {
+	b.lastRes, b.lastResAttrs, b.lastScope, b.lastScopeAttrs = nil, nil, nil, nil
 	clear(b.attrs)
 	b.attrs = b.attrs[:0]
 	clear(b.evs)
@@ -281,19 +288,25 @@ func (b *rowBuilder) build(r *spanRow, s *model.Span) {
 	if res := s.Resource; res != nil {
 		r.ServiceName = &res.ServiceName
 		r.ResourceDroppedAttributesCount = res.DroppedAttributesCount
-		r.ResourceAttributes = b.appendAttrs(res.Attributes)
-		for i := range r.ResourceAttributes {
-			a := &res.Attributes[i]
-			if a.Key == keyServiceName && a.Value.Type == model.ValueString && a.Value.Str == res.ServiceName {
-				r.ResourceAttributes[i].Type, r.ResourceAttributes[i].Str = valueDedicated, nil
-				break
+		if res != b.lastRes {
+			b.lastRes, b.lastResAttrs = res, b.appendAttrs(res.Attributes)
+			for i := range b.lastResAttrs {
+				a := &res.Attributes[i]
+				if a.Key == keyServiceName && a.Value.Type == model.ValueString && a.Value.Str == res.ServiceName {
+					b.lastResAttrs[i].Type, b.lastResAttrs[i].Str = valueDedicated, nil
+					break
+				}
 			}
 		}
+		r.ResourceAttributes = b.lastResAttrs
 	}
 	if sc := s.Scope; sc != nil {
 		r.ScopeName = &sc.Name
 		r.ScopeVersion = sc.Version
-		r.ScopeAttributes = b.appendAttrs(sc.Attributes)
+		if sc != b.lastScope {
+			b.lastScope, b.lastScopeAttrs = sc, b.appendAttrs(sc.Attributes)
+		}
+		r.ScopeAttributes = b.lastScopeAttrs
 		r.ScopeDroppedAttributesCount = sc.DroppedAttributesCount
 	}
 }
