@@ -271,6 +271,21 @@ func TestListTenantsDelete(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A block whose meta.json write was cut short, and one whose meta.json
+	// was zero-filled after a crash.
+	good, err := readObject(ctx, bkt, BlockDir("tenant-a", m1.ID)+MetaFile, maxMetaSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	torn, zeroed := NewID(time.Now()), NewID(time.Now())
+	tornMeta := map[string][]byte{torn: good[:len(good)/2], zeroed: append(slices.Clone(good[:len(good)-2]), 0, 0)}
+	for id, meta := range tornMeta {
+		for name, body := range map[string][]byte{DataFile: []byte("partial"), IndexFile: []byte("partial"), MetaFile: meta} {
+			if err := bkt.Upload(ctx, BlockDir("tenant-a", id)+name, bytes.NewReader(body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	ids, err := List(ctx, bkt, "tenant-a")
 	if err != nil {
 		t.Fatal(err)
@@ -280,17 +295,25 @@ func TestListTenantsDelete(t *testing.T) {
 	if !slices.Equal(ids, want) {
 		t.Fatalf("List = %v, want %v", ids, want)
 	}
-	if _, err := Open(ctx, bkt, "tenant-a", half); err == nil {
-		t.Fatal("Open of a block without meta.json succeeded")
+	incomplete, err := ListIncomplete(ctx, bkt, "tenant-a")
+	wantIncomplete := []string{half, torn, zeroed}
+	slices.Sort(wantIncomplete)
+	if err != nil || !slices.Equal(incomplete, wantIncomplete) {
+		t.Fatalf("ListIncomplete = %v, %v; want %v", incomplete, err, wantIncomplete)
+	}
+	for _, id := range wantIncomplete {
+		if _, err := Open(ctx, bkt, "tenant-a", id); !errors.Is(err, ErrIncomplete) {
+			t.Fatalf("Open of incomplete block %s: %v, want ErrIncomplete", id, err)
+		}
+		if err := Delete(ctx, bkt, "tenant-a", id); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tenants, err := Tenants(ctx, bkt)
 	if err != nil || !slices.Equal(tenants, []string{"tenant-a", "tenant-b"}) {
 		t.Fatalf("Tenants = %v, %v", tenants, err)
 	}
 	if err := Delete(ctx, bkt, "tenant-a", m1.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := Delete(ctx, bkt, "tenant-a", half); err != nil {
 		t.Fatal(err)
 	}
 	if err := Delete(ctx, bkt, "tenant-a", m1.ID); err != nil {
@@ -374,7 +397,10 @@ func TestCorruptBlock(t *testing.T) {
 		{"bad footer length", DataFile, func(b []byte) []byte { b[len(b)-6] = 0x7f; return b }},
 		{"truncated index", IndexFile, func(b []byte) []byte { return b[:len(b)-9] }},
 		{"flipped index", IndexFile, func(b []byte) []byte { b[len(b)/2] ^= 1; return b }},
-		{"bad meta", MetaFile, func(b []byte) []byte { return []byte(`{"version": 1`) }},
+		{"bad meta", MetaFile, func(b []byte) []byte { return []byte(`{"version": 1}`) }},
+		{"future meta", MetaFile, func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"version": 1`), []byte(`"version": 99`), 1)
+		}},
 		{"meta of another size", MetaFile, func(b []byte) []byte {
 			return bytes.Replace(b, []byte(`"span_count": 2000`), []byte(`"span_count": 1999`), 1)
 		}},
@@ -390,7 +416,12 @@ func TestCorruptBlock(t *testing.T) {
 			corrupt(t, bkt, meta, tc.file, tc.edit)
 			b, err := Open(ctx, bkt, "tenant-a", meta.ID)
 			if err != nil {
-				return // refused at open: fine
+				// Refused at open: fine, but a complete block is never
+				// taken for an incomplete one (which may be deleted).
+				if errors.Is(err, ErrIncomplete) {
+					t.Fatalf("Open of a damaged complete block: %v", err)
+				}
+				return
 			}
 			defer b.Close()
 			failed := false
