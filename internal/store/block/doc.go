@@ -3,10 +3,13 @@
 // standard Parquet file with one row per span sorted by trace ID then start
 // time; index, a compact trace-ID index (sparse sorted row index plus a bloom
 // filter) with per-row-group attribute key lists; and meta.json, written
-// last. A block exists only once its meta.json exists, so a crash while
-// writing leaves nothing visible. Reading reconstructs every field of
-// model.Span exactly; searches push time ranges and conditions down to column
-// statistics and to the columns the conditions name, and then apply
-// filter.Request.MatchSpan, so results mean exactly what they mean in the
-// head. The package imports only model and filter from Waymark.
+// last. A block exists only once its meta.json is a whole JSON document, so
+// a crash while writing, even one that tears meta.json, leaves nothing that
+// List shows (ListIncomplete finds the leftovers). Reading builds spans
+// straight from decoded column values and reconstructs every field of
+// model.Span exactly. Searches push time ranges and conditions down to
+// column statistics and evaluate them on the columns they name, with the
+// exact meaning of filter.Request.MatchSpan; a search with a limit returns
+// the block's newest matching traces, newest first, building spans only for
+// them. The package imports only model and filter from Waymark.
 package block
