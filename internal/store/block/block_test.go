@@ -111,6 +111,15 @@ func richSpans() []model.Span {
 		{TraceID: tid(2), SpanID: sid(3), Name: "no-resource"},
 		{TraceID: tid(2), SpanID: sid(4), Name: "named-only", Resource: res2, StartTimeUnixNano: 10},
 		{TraceID: tid(3), SpanID: sid(5), Name: "odd", Resource: res3, Scope: &model.Scope{}},
+		// Empty and zero values of dedicated keys stay generic entries.
+		{TraceID: tid(3), SpanID: sid(6), Name: "empty", Attributes: model.Attributes{
+			{Key: "http.route", Value: model.StringValue("")},
+			{Key: "http.response.status_code", Value: model.IntValue(0)},
+			{Key: "custom.dedicated", Value: model.StringValue("")},
+			{Key: "zero", Value: model.IntValue(0)},
+			{Key: "false", Value: model.BoolValue(false)},
+			{Key: "empty-array", Value: model.Value{Type: model.ValueArray}},
+		}},
 	}
 }
 
@@ -186,7 +195,7 @@ func TestMeta(t *testing.T) {
 	want := Meta{
 		Version: FormatVersion, ID: meta.ID, Tenant: "tenant-a",
 		MinTimeUnixNano: 0, MaxTimeUnixNano: 5000,
-		SpanCount: 5, TraceCount: 3, DataSize: meta.DataSize, IndexSize: meta.IndexSize,
+		SpanCount: 6, TraceCount: 3, DataSize: meta.DataSize, IndexSize: meta.IndexSize,
 		Services: []string{"checkout", "named-only", "odd"}, Level: 2, CreatedUnixNano: created.UnixNano(),
 	}
 	if !reflect.DeepEqual(meta, want) {

@@ -517,10 +517,13 @@ func (h *attrHits) value(row int64) (model.Value, bool) {
 		return model.Value{}, t == int32(model.ValueEmpty)
 	}
 	k, col := int(h.val[row]), h.vcols[vc]
+	vt := model.ValueType(t)
+	if k < 0 && (vc == 0 || vc == 1) {
+		return model.Value{Type: vt}, true // a null str is "", a null int 0
+	}
 	if k < 0 || col == nil {
 		return model.Value{}, false
 	}
-	vt := model.ValueType(t)
 	switch vc {
 	case 0:
 		if col.kind != encoding.ByteArray {
@@ -548,9 +551,9 @@ func (h *attrHits) value(row int64) (model.Value, bool) {
 // judgeHit decides c on the generic value found for row, judging strings
 // once per dictionary entry.
 func (h *attrHits) judgeHit(c *filter.Condition, row int64, j *judge) (bool, error) {
-	if model.ValueType(h.typ[row]) == model.ValueString {
+	if model.ValueType(h.typ[row]) == model.ValueString && h.val[row] >= 0 {
 		k, col := int(h.val[row]), h.vcols[0]
-		if k < 0 || col == nil || col.kind != encoding.ByteArray {
+		if col == nil || col.kind != encoding.ByteArray {
 			return false, fmt.Errorf("%w: string attribute without a value", ErrCorrupt)
 		}
 		return j.value(col, k), nil

@@ -80,6 +80,8 @@ func searchCases(spans []model.Span) []struct {
 		{"generic span attr", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeSpan, "user.tier", filter.OpEq, str("gold"))}}},
 		{"rare request id", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeAny, "request.id", filter.OpEq, spans[len(spans)/3].Attributes[6].Value)}}},
 		{"request id absent", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeAny, "request.id", filter.OpNotEq, str("x"))}}},
+		{"empty route", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeSpan, "http.route", filter.OpEq, str(""))}}},
+		{"zero status code", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeAny, "http.response.status_code", filter.OpLt, i64(1))}}},
 		{"route as int", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeAny, "http.route", filter.OpEq, str("5"))}}},
 		{"route int compare", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeSpan, "http.route", filter.OpGe, i64(5))}}},
 		{"double attr", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeSpan, "ratio", filter.OpLt, model.DoubleValue(0.5))}}},
@@ -113,7 +115,9 @@ func TestSearch(t *testing.T) {
 	spans[30].Resource = &model.Resource{ServiceName: "service-9", Attributes: model.Attributes{{Key: "http.route", Value: model.StringValue("/api/v1/carts/{id}")}}}
 	spans[40].Attributes = spans[40].Attributes[3:]
 	spans[50].Resource = nil
-	spans[70].Attributes[1].Value = model.IntValue(5) // a route that is no string: a generic entry
+	spans[70].Attributes[1].Value = model.IntValue(5)     // a route that is no string: a generic entry
+	spans[90].Attributes[1].Value = model.StringValue("") // an empty route: a generic entry
+	spans[91].Attributes[2].Value = model.IntValue(0)     // a zero status code: a generic entry
 	spans[80].Attributes = append(spans[80].Attributes, model.Attribute{Key: "ratio", Value: model.DoubleValue(0.25)},
 		model.Attribute{Key: "blob", Value: model.Value{Type: model.ValueBytes, Str: "\x00\x01"}})
 	// The newest traces have equal start times: trace IDs order them.

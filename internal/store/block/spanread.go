@@ -329,12 +329,16 @@ func (sr *spanReader) attrList(g *attrLeaves, depth int, dst model.Attributes, d
 		case t < 0 || t > int32(model.ValueMap):
 			return nil, fmt.Errorf("attribute %q has unknown type %d", k, t)
 		case vt == model.ValueString || vt == model.ValueArray || vt == model.ValueMap:
-			if str.defined(slot) && str.val < len(str.ids) && str.kind == encoding.ByteArray {
-				v, has = model.Value{Type: vt, Str: str.str(str.val)}, true
+			// A null str is the empty string (the writer stores "" as null).
+			v, has = model.Value{Type: vt}, !str.defined(slot)
+			if !has && str.val < len(str.ids) && str.kind == encoding.ByteArray {
+				v.Str, has = str.str(str.val), true
 			}
 		case vt == model.ValueInt || vt == model.ValueBool:
-			if i64.defined(slot) && i64.val < len(i64.i64) && i64.kind == encoding.Int64 {
-				v, has = model.Value{Type: vt, Int: i64.i64[i64.val]}, true
+			// A null int is zero.
+			v, has = model.Value{Type: vt}, !i64.defined(slot)
+			if !has && i64.val < len(i64.i64) && i64.kind == encoding.Int64 {
+				v.Int, has = i64.i64[i64.val], true
 			}
 		case vt == model.ValueDouble:
 			if f64.defined(slot) && f64.val < len(f64.f64) && f64.kind == encoding.Double {
