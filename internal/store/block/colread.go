@@ -1,6 +1,7 @@
 package block
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -288,32 +289,21 @@ func (c *column) appendWindow(p parquet.Page, skip, take int64) error {
 	if c.leaf.maxDef > 0 && len(def) != n {
 		return fmt.Errorf("%d definition levels for %d values", len(def), n)
 	}
-	// The window's slots: rows start where the repetition level is 0.
+	// The window's slots: rows start where the repetition level is 0. Levels
+	// above the maximum are not rejected: the readers of a column compare
+	// levels with 0, the list depth and the maximum only.
 	s0, s1 := int(skip), int(skip+take)
 	if c.leaf.maxRep > 0 {
 		if n > 0 && rep[0] != 0 {
 			return errors.New("page starts inside a row")
 		}
-		s0, s1 = -1, n
-		row := int64(-1)
-		for i, r := range rep {
-			if int(r) > c.leaf.maxRep {
-				return fmt.Errorf("repetition level %d above %d", r, c.leaf.maxRep)
-			}
-			if r != 0 {
-				continue
-			}
-			row++
-			if row == skip {
-				s0 = i
-			}
-			if row == skip+take {
-				s1 = i
-				break
-			}
+		if skip != 0 || skip+take != p.NumRows() {
+			s0, s1 = rowSlot(rep, skip), rowSlot(rep, skip+take)
+		} else {
+			s0, s1 = 0, n
 		}
-		if s0 < 0 {
-			return fmt.Errorf("page has no row %d", skip)
+		if s0 < 0 || s1 < 0 {
+			return fmt.Errorf("page has no rows %d..%d", skip, skip+take)
 		}
 		c.rep = append(c.rep, rep[s0:s1]...)
 	}
@@ -323,19 +313,9 @@ func (c *column) appendWindow(p parquet.Page, skip, take int64) error {
 	// The window's values: those of the defined slots.
 	v0, v1 := s0, s1
 	if c.leaf.maxDef > 0 {
-		v0, v1 = 0, 0
-		for i, d := range def[:s1] {
-			switch {
-			case int(d) > c.leaf.maxDef:
-				return fmt.Errorf("definition level %d above %d", d, c.leaf.maxDef)
-			case int(d) != c.leaf.maxDef:
-			case i < s0:
-				v0++
-			default:
-				v1++
-			}
-		}
-		v1 += v0
+		full := []byte{byte(c.leaf.maxDef)}
+		v0 = bytes.Count(def[:s0], full)
+		v1 = v0 + bytes.Count(def[s0:s1], full)
 		c.def = append(c.def, def[s0:s1]...)
 	}
 	c.slots += s1 - s0
@@ -394,6 +374,24 @@ func (c *column) appendWindow(p parquet.Page, skip, take int64) error {
 		return fmt.Errorf("unexpected page of %s values", kind)
 	}
 	return nil
+}
+
+// rowSlot returns the slot where row starts (len(rep) for the row after
+// the last), or -1 when rep has fewer rows.
+func rowSlot(rep []byte, row int64) int {
+	for i, r := range rep {
+		if r != 0 {
+			continue
+		}
+		if row == 0 {
+			return i
+		}
+		row--
+	}
+	if row == 0 {
+		return len(rep)
+	}
+	return -1
 }
 
 // appendIndexed appends the dictionary indexes of a dictionary-encoded page.
