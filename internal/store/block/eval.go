@@ -197,8 +197,19 @@ func (e *rgSearch) eachFlat(c *column, fn func(k int) bool) {
 	}
 }
 
+// required checks that a column without nulls has a value in every slot.
+func required(c *column) error {
+	if c.leaf.maxDef == 0 && c.numValues() != c.slots {
+		return fmt.Errorf("%w: column %d has %d values in %d slots", ErrCorrupt, c.leaf.index, c.numValues(), c.slots)
+	}
+	return nil
+}
+
 // int64s checks that c holds int64 values (or only nulls).
 func int64s(c *column) error {
+	if err := required(c); err != nil {
+		return err
+	}
 	if c.numValues() > 0 && c.kind != encoding.Int64 {
 		return fmt.Errorf("%w: column %d is not of int64 values", ErrCorrupt, c.leaf.index)
 	}
@@ -206,6 +217,9 @@ func int64s(c *column) error {
 }
 
 func int32s(c *column) error {
+	if err := required(c); err != nil {
+		return err
+	}
 	if c.numValues() > 0 && c.kind != encoding.Int32 {
 		return fmt.Errorf("%w: column %d is not of int32 values", ErrCorrupt, c.leaf.index)
 	}
@@ -213,6 +227,9 @@ func int32s(c *column) error {
 }
 
 func byteArrays(c *column) error {
+	if err := required(c); err != nil {
+		return err
+	}
 	if c.numValues() > 0 && c.kind != encoding.ByteArray {
 		return fmt.Errorf("%w: column %d is not of byte arrays", ErrCorrupt, c.leaf.index)
 	}
@@ -626,7 +643,7 @@ func (e *rgSearch) evalAttr(ctx context.Context, c *filter.Condition) error {
 				return err
 			}
 		}
-		jd, jg := strJudge(&s.judges[2]), strJudge(&s.judges[3])
+		jd, jg := strJudge(&s.judges[1]), strJudge(&s.judges[2])
 		judgeDed := func(row int64) (bool, error) {
 			k := dedIdx[row]
 			if k < 0 {
@@ -689,7 +706,7 @@ func (e *rgSearch) evalAttr(ctx context.Context, c *filter.Condition) error {
 			return err
 		}
 	}
-	js, jg := strJudge(&s.judges[2]), strJudge(&s.judges[3])
+	js, jg := strJudge(&s.judges[1]), strJudge(&s.judges[2])
 	for _, r := range e.ranges {
 		for row := r.from; row < r.to; row++ {
 			if !pend.has(row) {

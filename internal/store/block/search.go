@@ -99,7 +99,7 @@ type searcher struct {
 // through the block's pool, across searches.
 type searchBuffers struct {
 	cols           []column // by leaf index
-	judges         [4]judge
+	judges         [3]judge
 	hits           attrHits
 	sel, pend      bitset
 	dedIdx, svcIdx []int32
