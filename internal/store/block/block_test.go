@@ -17,6 +17,7 @@ import (
 	"github.com/thanos-io/objstore/providers/filesystem"
 
 	"waymark/internal/model"
+	"waymark/internal/store/filter"
 )
 
 func newBucket(t testing.TB) objstore.Bucket {
@@ -498,5 +499,50 @@ func TestSortOrder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConcurrentReads runs lookups, searches and iterations on one block
+// from several goroutines; with -race it checks the pooled buffers.
+func TestConcurrentReads(t *testing.T) {
+	spans := newWorkload(14, true).traces(400)
+	b := writeOpen(t, newBucket(t), spans, WriteOptions{RowGroupSpans: 300})
+	sorted := sortedCopy(spans)
+	req := filter.Request{Limit: 5, Conditions: []filter.Condition{{Scope: filter.ScopeAny, Key: "user.tier", Op: filter.OpEq, Value: model.StringValue("gold")}}}
+	if err := req.Compile(); err != nil {
+		t.Fatal(err)
+	}
+	want := expectSearch(&req, sorted)
+	ctx := context.Background()
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			errs <- func() error {
+				for i := g; i < len(spans); i += 40 {
+					got, err := b.FindTrace(ctx, spans[i].TraceID)
+					if err != nil || len(got) != 5 {
+						return fmt.Errorf("FindTrace: %d spans, %v", len(got), err)
+					}
+					var found []filter.Match
+					if err := b.Search(ctx, &req, func(m filter.Match) bool { found = append(found, m); return true }); err != nil {
+						return err
+					}
+					if !reflect.DeepEqual(found, want) {
+						return fmt.Errorf("search found %d traces, want %d", len(found), len(want))
+					}
+				}
+				n := 0
+				err := b.Iter(ctx, func(model.Span) error { n++; return nil })
+				if err == nil && n != len(spans) {
+					err = fmt.Errorf("Iter gave %d spans", n)
+				}
+				return err
+			}()
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
