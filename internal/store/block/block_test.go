@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -409,7 +411,7 @@ func TestCorruptBlock(t *testing.T) {
 		{"flipped index", IndexFile, func(b []byte) []byte { b[len(b)/2] ^= 1; return b }},
 		{"bad meta", MetaFile, func(b []byte) []byte { return []byte(`{"version": 1}`) }},
 		{"future meta", MetaFile, func(b []byte) []byte {
-			return bytes.Replace(b, []byte(`"version": 1`), []byte(`"version": 99`), 1)
+			return bytes.Replace(b, []byte(`"version": 2`), []byte(`"version": 99`), 1)
 		}},
 		{"meta of another size", MetaFile, func(b []byte) []byte {
 			return bytes.Replace(b, []byte(`"span_count": 2000`), []byte(`"span_count": 1999`), 1)
@@ -544,5 +546,53 @@ func TestConcurrentReads(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestReadVersion1 reads a block written by the version-1 writer (in
+// testdata/v1, made from richSpans): every span must come back exactly.
+func TestReadVersion1(t *testing.T) {
+	const id = "01HF7YAT00B57CJA2ZNQKPJRB3"
+	ctx := context.Background()
+	bkt := newBucket(t)
+	for _, name := range []string{DataFile, IndexFile, MetaFile} {
+		data, err := os.ReadFile(filepath.Join("testdata", "v1", "tenant-a", id, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := bkt.Upload(ctx, BlockDir("tenant-a", id)+name, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := Open(ctx, bkt, "tenant-a", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if v := b.Meta().Version; v != 1 {
+		t.Fatalf("version %d, want 1", v)
+	}
+	want := sortedCopy(richSpans())
+	var got []model.Span
+	if err := b.Iter(ctx, func(s model.Span) error { got = append(got, s); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Iter:\n got %+v\nwant %+v", got, want)
+	}
+	trace, err := b.FindTrace(ctx, tid(3))
+	if err != nil || !reflect.DeepEqual(trace, want[len(want)-2:]) {
+		t.Fatalf("FindTrace: %+v, %v", trace, err)
+	}
+	req := filter.Request{Limit: 1, Conditions: []filter.Condition{{Scope: filter.ScopeSpan, Key: "http.route", Op: filter.OpEq, Value: model.StringValue("")}}}
+	if err := req.Compile(); err != nil {
+		t.Fatal(err)
+	}
+	var found []filter.Match
+	if err := b.Search(ctx, &req, func(m filter.Match) bool { found = append(found, m); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 1 || found[0].TraceID != tid(3) {
+		t.Fatalf("search for an empty dedicated value found %d traces", len(found))
 	}
 }

@@ -51,7 +51,10 @@ func TestDecodeMeta(t *testing.T) {
 		ok   bool
 	}{
 		{"valid", `{"version":1,"id":"` + id + `","tenant":"t","span_count":3,"trace_count":1,"min_time_unix_nano":1,"max_time_unix_nano":2}`, true},
-		{"wrong version", `{"version":2,"id":"` + id + `","tenant":"t"}`, false},
+		{"version 1", `{"version":1,"id":"` + id + `","tenant":"t"}`, true},
+		{"version 2", `{"version":2,"id":"` + id + `","tenant":"t"}`, true},
+		{"future version", `{"version":3,"id":"` + id + `","tenant":"t"}`, false},
+		{"version 0", `{"version":0,"id":"` + id + `","tenant":"t"}`, false},
 		{"bad id", `{"version":1,"id":"not-an-id","tenant":"t"}`, false},
 		{"id overflow", `{"version":1,"id":"8` + id[1:] + `","tenant":"t"}`, false},
 		{"bad tenant", `{"version":1,"id":"` + id + `","tenant":"a/b"}`, false},
