@@ -212,7 +212,7 @@ func (b *Block) FindTrace(ctx context.Context, id model.TraceID) ([]model.Span, 
 			return err
 		}
 		spans = make([]model.Span, 0, exact.to-exact.from)
-		return sr.read(ctx, rg, []rowRange{exact}, func(_ int64, s *model.Span) error {
+		return sr.read(ctx, rg, []rowRange{exact}, nil, func(_ int64, s *model.Span) error {
 			spans = append(spans, *s)
 			return nil
 		})
@@ -270,7 +270,7 @@ func (b *Block) Iter(ctx context.Context, fn func(model.Span) error) error {
 				return err
 			}
 			defer frg.release()
-			return sr.read(ctx, frg, all, func(_ int64, s *model.Span) error {
+			return sr.read(ctx, frg, all, nil, func(_ int64, s *model.Span) error {
 				fnErr = fn(*s)
 				return fnErr
 			})

@@ -464,6 +464,16 @@ func (c *column) flat() (int, error) {
 	return c.val - 1, nil
 }
 
+// skipRow advances the row cursor of c past one row.
+func (c *column) skipRow() {
+	for first := true; c.pos < c.slots && (first || (c.leaf.maxRep > 0 && c.rep[c.pos] != 0)); first = false {
+		if c.defined(c.pos) {
+			c.val++
+		}
+		c.pos++
+	}
+}
+
 // done reports an error unless every slot of c was consumed.
 func (c *column) done() error {
 	if c.pos != c.slots {

@@ -420,8 +420,9 @@ func (s *searcher) emitTop(ctx context.Context) error {
 const maxBuildRows = 4096
 
 // buildGap is the largest run of unmatched rows read through, rather than
-// sought over, when whole rows are built.
-const buildGap = 64
+// sought over, when whole rows are built; rows read through are skipped
+// without building their spans.
+const buildGap = 512
 
 // buildRows builds the spans of rows (sorted, relative to row group rgi)
 // and calls fn with each, in row order. It reads a batch of runs at a time,
@@ -448,13 +449,13 @@ func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func
 		if err != nil {
 			return err
 		}
-		err = s.sr.read(ctx, frg, batch, func(row int64, sp *model.Span) error {
-			if next < len(rows) && rows[next] == row {
+		wanted := func(row int64) bool {
+			for next < len(rows) && rows[next] < row {
 				next++
-				return fn(row, sp)
 			}
-			return nil
-		})
+			return next < len(rows) && rows[next] == row
+		}
+		err = s.sr.read(ctx, frg, batch, wanted, fn)
 		frg.release()
 		if err != nil {
 			return err

@@ -36,9 +36,10 @@ func newSpanReader(cs *columnSet, extra []string) *spanReader {
 func (sr *spanReader) col(l leaf) *column { return &sr.cols[l.index] }
 
 // read decodes the rows in ranges (sorted, disjoint, relative to rg) and
-// calls fn with each row's index and span, in row order. The span is fn's
-// to keep.
-func (sr *spanReader) read(ctx context.Context, rg parquet.RowGroup, ranges []rowRange, fn func(row int64, s *model.Span) error) error {
+// calls fn with each row's index and span, in row order; rows for which
+// want (when not nil) is false are skipped without building their spans.
+// The span is fn's to keep.
+func (sr *spanReader) read(ctx context.Context, rg parquet.RowGroup, ranges []rowRange, want func(row int64) bool, fn func(row int64, s *model.Span) error) error {
 	var rows int64
 	for _, r := range ranges {
 		rows += r.to - r.from
@@ -71,6 +72,12 @@ func (sr *spanReader) read(ctx context.Context, rg parquet.RowGroup, ranges []ro
 		for row := r.from; row < r.to; row++ {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if want != nil && !want(row) {
+				for i := range sr.cols {
+					sr.cols[i].skipRow()
+				}
+				continue
 			}
 			var s model.Span
 			if err := sr.span(&s); err != nil {
