@@ -167,6 +167,20 @@ func (e *rgSearch) read(ctx context.Context, l leaf) (*column, error) {
 	return c, nil
 }
 
+// readFetched is read for a column that was not prefetched with the row
+// group: it fetches the column's pages for the current ranges first.
+func (e *rgSearch) readFetched(ctx context.Context, rgi int, l leaf) (*column, error) {
+	frg, err := e.s.b.fetchColumns(ctx, rgi, []int{l.index}, e.ranges)
+	if err != nil {
+		return nil, err
+	}
+	defer frg.release()
+	saved := e.rg
+	e.rg = frg
+	defer func() { e.rg = saved }()
+	return e.read(ctx, l)
+}
+
 // narrow recomputes the ranges from the selection and reports whether any
 // row is left.
 func (e *rgSearch) narrow() bool {
@@ -599,6 +613,29 @@ func (e *rgSearch) rowIndexes(c *column, buf []int32) []int32 {
 	return buf
 }
 
+// evalFlat applies c to the rows of a flat optional column holding the
+// condition's value; a null means the key was not found.
+func (e *rgSearch) evalFlat(ctx context.Context, c *filter.Condition, l leaf, isInt bool, j *judge) error {
+	col, err := e.read(ctx, l)
+	if err != nil {
+		return err
+	}
+	notFound := matchFound(c, false, model.Value{})
+	if isInt {
+		if err := int64s(col); err != nil {
+			return err
+		}
+		e.eachFlat(col, func(k int) bool { return k < 0 && notFound || k >= 0 && matchFound(c, true, model.IntValue(col.i64[k])) })
+		return nil
+	}
+	if err := byteArrays(col); err != nil {
+		return err
+	}
+	j.reset(stringJudge(c))
+	e.eachFlat(col, func(k int) bool { return k < 0 && notFound || k >= 0 && j.value(col, k) })
+	return nil
+}
+
 // evalAttr applies an attribute condition. For each selected row it finds
 // the value exactly as filter.Condition.Lookup finds it in the whole span:
 // the first span attribute with the key (a generic entry, or a dedicated
@@ -611,12 +648,23 @@ func (e *rgSearch) evalAttr(ctx context.Context, c *filter.Condition) error {
 		j.reset(stringJudge(c))
 		return j
 	}
+	// The value lies in one flat column when no generic entry of the key can
+	// come first: judge that column row by row.
+	ded, hasDed := b.dedicatedLeaf(c.Key)
+	spanGeneric := c.Scope != filter.ScopeResource && hasKey(e.info.SpanKeys, c.Key)
+	resGeneric := c.Scope != filter.ScopeSpan && c.Key != keyServiceName && hasKey(e.info.ResourceKeys, c.Key)
+	switch {
+	case spanGeneric || resGeneric:
+	case c.Scope != filter.ScopeResource && hasDed && (c.Scope == filter.ScopeSpan || c.Key != keyServiceName):
+		return e.evalFlat(ctx, c, ded.leaf, ded.isInt, &s.judges[1])
+	case c.Scope != filter.ScopeSpan && c.Key == keyServiceName && !hasDed:
+		return e.evalFlat(ctx, c, b.cols.service, false, &s.judges[1])
+	}
 	pend := newBitset(e.n, s.pend)
 	s.pend = pend
 	if c.Scope == filter.ScopeResource {
 		copy(pend, e.sel)
 	} else {
-		ded, hasDed := b.dedicatedLeaf(c.Key)
 		var (
 			dedCol *column
 			dedIdx []int32
@@ -638,7 +686,7 @@ func (e *rgSearch) evalAttr(ctx context.Context, c *filter.Condition) error {
 			s.dedIdx = dedIdx
 		}
 		var hits *attrHits
-		if hasKey(e.info.SpanKeys, c.Key) {
+		if spanGeneric {
 			if hits, err = e.genericHits(ctx, &b.cols.spanAttrs, c.Key, e.sel); err != nil {
 				return err
 			}
@@ -701,7 +749,7 @@ func (e *rgSearch) evalAttr(ctx context.Context, c *filter.Condition) error {
 	svcIdx := e.rowIndexes(svc, s.svcIdx)
 	s.svcIdx = svcIdx
 	var hits *attrHits
-	if c.Key != keyServiceName && hasKey(e.info.ResourceKeys, c.Key) {
+	if resGeneric {
 		if hits, err = e.genericHits(ctx, &b.cols.resAttrs, c.Key, pend); err != nil {
 			return err
 		}

@@ -137,7 +137,8 @@ func (s *searcher) rowGroup(ctx context.Context, rgi int) (bool, error) {
 	}
 	cols := p.columns(&s.b.cols)
 	if s.req.Limit > 0 {
-		cols = append(cols, s.b.cols.traceID.index, s.b.cols.start.index)
+		// collect fetches the few trace_id pages it needs itself.
+		cols = append(cols, s.b.cols.start.index)
 	}
 	frg, err := s.b.fetchColumns(ctx, rgi, cols, ranges)
 	if err != nil {
@@ -274,7 +275,7 @@ func (s *searcher) collect(ctx context.Context, e *rgSearch, rgi int) error {
 	var ids *column
 	for {
 		e.ranges = ranges
-		if ids, err = e.read(ctx, s.b.cols.traceID); err != nil {
+		if ids, err = e.readFetched(ctx, rgi, s.b.cols.traceID); err != nil {
 			return err
 		}
 		if ids.kind != encoding.FixedLenByteArray || ids.size != 16 || ids.numValues() != ids.slots {
