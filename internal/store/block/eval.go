@@ -625,7 +625,9 @@ func (e *rgSearch) evalFlat(ctx context.Context, c *filter.Condition, l leaf, is
 		if err := int64s(col); err != nil {
 			return err
 		}
-		e.eachFlat(col, func(k int) bool { return k < 0 && notFound || k >= 0 && matchFound(c, true, model.IntValue(col.i64[k])) })
+		e.eachFlat(col, func(k int) bool {
+			return k < 0 && notFound || k >= 0 && matchFound(c, true, model.IntValue(col.i64[k]))
+		})
 		return nil
 	}
 	if err := byteArrays(col); err != nil {
