@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"waymark/internal/store/block"
 	"waymark/internal/store/compact"
@@ -12,7 +11,7 @@ import (
 // recoverBucket settles what a crash left in the bucket before blocks are
 // opened: it finishes or abandons interrupted compactions (compact.Recover)
 // and deletes blocks whose writing never completed (objects without a
-// meta.json), which no reader can see. The store must be the bucket's only
+// whole meta.json), which no reader can see. The store must be the bucket's only
 // writer.
 func (s *Store) recoverBucket(ctx context.Context) error {
 	tenants, err := block.Tenants(ctx, s.opts.Bucket)
@@ -40,32 +39,22 @@ func (s *Store) recoverBucket(ctx context.Context) error {
 	return nil
 }
 
-// deletePartialBlocks deletes tenant's block directories that have no
-// meta.json and returns how many it deleted.
+// deletePartialBlocks deletes tenant's block directories whose meta.json is
+// missing or torn (block.ListIncomplete): meta.json is written last, so such
+// a block's writing never finished and its spans are still in the WAL or in
+// the inputs of an abandoned compaction. Each one is counted as a block that
+// could not be opened and logged. It returns how many it deleted.
 func (s *Store) deletePartialBlocks(ctx context.Context, tenant string) (int, error) {
-	bkt := s.opts.Bucket
-	var partial []string
-	err := bkt.Iter(ctx, tenant+"/", func(name string) error {
-		id, isDir := strings.CutSuffix(strings.TrimPrefix(name, tenant+"/"), "/")
-		if !isDir || block.ValidateID(id) != nil {
-			return nil
-		}
-		ok, err := bkt.Exists(ctx, block.BlockDir(tenant, id)+block.MetaFile)
-		if err != nil {
-			return fmt.Errorf("check block %s: %w", id, err)
-		}
-		if !ok {
-			partial = append(partial, id)
-		}
-		return nil
-	})
+	ids, err := block.ListIncomplete(ctx, s.opts.Bucket, tenant)
 	if err != nil {
-		return 0, fmt.Errorf("list blocks: %w", err)
+		return 0, err
 	}
-	for _, id := range partial {
-		if err := block.Delete(ctx, bkt, tenant, id); err != nil {
+	for _, id := range ids {
+		s.metrics.blockOpenErrors.Inc()
+		s.log.Warn("skipping incomplete block and deleting it", "tenant", tenant, "block", id)
+		if err := block.Delete(ctx, s.opts.Bucket, tenant, id); err != nil {
 			return 0, err
 		}
 	}
-	return len(partial), nil
+	return len(ids), nil
 }

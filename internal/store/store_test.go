@@ -11,6 +11,7 @@ import (
 
 	"waymark/internal/model"
 	"waymark/internal/store/filter"
+	"waymark/internal/store/head"
 )
 
 func openStore(t *testing.T, dir string) *Store {
@@ -260,6 +261,67 @@ func TestSearchSpansMergesSources(t *testing.T) {
 			}
 			if tc.name == "all" && first >= tc.wantSpans {
 				t.Errorf("Search gave %d spans; the test expects it to give one source's only", first)
+			}
+		})
+	}
+}
+
+func TestSearchLimitAcrossBlocks(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(7, 8))
+	base := uint64(time.Now().Add(-time.Hour).UnixNano())
+	// Three blocks whose time ranges interleave, so that every block holds
+	// some of the newest traces.
+	var all []model.Span
+	for b := range 3 {
+		spans := genTraces(rng, 200, base+uint64(b)*333, 7)
+		all = append(all, spans...)
+		if err := s.Consume(ctx, model.Batch{Tenant: "acme", Spans: append([]model.Span(nil), spans...)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CutHead(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name string
+		req  filter.Request
+	}{
+		{"everything", filter.Request{Limit: 20}},
+		{"errors", filter.Request{Limit: 15, Conditions: []filter.Condition{{Scope: filter.ScopeIntrinsic, Key: "status", Value: model.StringValue("error")}}}},
+		{"one service", filter.Request{Limit: 1, Conditions: []filter.Condition{{Scope: filter.ScopeResource, Key: "service.name", Value: model.StringValue("app")}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := tc.req
+			if err := req.Compile(); err != nil {
+				t.Fatal(err)
+			}
+			// The newest matching traces by earliest matching span start.
+			starts := map[model.TraceID]uint64{}
+			for i := range all {
+				if req.MatchSpan(&all[i]) {
+					if st, ok := starts[all[i].TraceID]; !ok || all[i].StartTimeUnixNano < st {
+						starts[all[i].TraceID] = all[i].StartTimeUnixNano
+					}
+				}
+			}
+			var want []filter.Match
+			for id, st := range starts {
+				want = append(want, filter.Match{TraceID: id, StartUnixNano: st})
+			}
+			head.SortNewestFirst(want)
+			want = want[:min(len(want), req.Limit)]
+			got := search(t, s, "acme", req)
+			if len(got) != len(want) {
+				t.Fatalf("got %d traces, want %d", len(got), len(want))
+			}
+			for i := range want {
+				if got[i].TraceID != want[i].TraceID || got[i].StartUnixNano != want[i].StartUnixNano {
+					t.Fatalf("result %d: %s at %d, want %s at %d", i, got[i].TraceID, got[i].StartUnixNano, want[i].TraceID, want[i].StartUnixNano)
+				}
 			}
 		})
 	}

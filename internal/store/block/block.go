@@ -29,6 +29,28 @@ const readBufferSize = 8 << 10
 // ErrCorrupt marks a block whose objects cannot be decoded.
 var ErrCorrupt = errors.New("corrupt block")
 
+// ErrIncomplete marks a block whose meta.json is missing or is not a whole
+// JSON document: a write that did not finish (a bucket need not write
+// objects atomically, so a crash can leave meta.json torn). Such a block
+// never held data anyone read; its objects may be deleted.
+var ErrIncomplete = errors.New("incomplete block")
+
+// readMeta reads the meta.json of a block, returning ErrIncomplete when it
+// is missing or torn.
+func readMeta(ctx context.Context, bkt objstore.Bucket, tenant, id string) ([]byte, error) {
+	mb, err := readObject(ctx, bkt, BlockDir(tenant, id)+MetaFile, maxMetaSize)
+	if bkt.IsObjNotFoundErr(err) {
+		return nil, fmt.Errorf("%w: no %s", ErrIncomplete, MetaFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read meta: %w", err)
+	}
+	if !json.Valid(mb) {
+		return nil, fmt.Errorf("%w: %s is not a whole JSON document", ErrIncomplete, MetaFile)
+	}
+	return mb, nil
+}
+
 // Block is an open block. It keeps the meta, the trace-ID index and the
 // Parquet footer in memory and reads column pages from the bucket on
 // demand. A Block is safe for concurrent use.
@@ -55,9 +77,9 @@ func Open(ctx context.Context, bkt objstore.Bucket, tenant, id string) (*Block, 
 		return nil, fmt.Errorf("open block: %w", err)
 	}
 	dir := BlockDir(tenant, id)
-	mb, err := readObject(ctx, bkt, dir+MetaFile, maxMetaSize)
+	mb, err := readMeta(ctx, bkt, tenant, id)
 	if err != nil {
-		return nil, fmt.Errorf("open block %s: read meta: %w", id, err)
+		return nil, fmt.Errorf("open block %s: %w", id, err)
 	}
 	meta, err := DecodeMeta(mb)
 	if err != nil {
@@ -190,7 +212,7 @@ func (b *Block) FindTrace(ctx context.Context, id model.TraceID) ([]model.Span, 
 			return err
 		}
 		spans = make([]model.Span, 0, exact.to-exact.from)
-		return sr.read(ctx, rg, []rowRange{exact}, func(_ int64, s *model.Span) error {
+		return sr.read(ctx, rg, []rowRange{exact}, nil, func(_ int64, s *model.Span) error {
 			spans = append(spans, *s)
 			return nil
 		})
@@ -248,7 +270,7 @@ func (b *Block) Iter(ctx context.Context, fn func(model.Span) error) error {
 				return err
 			}
 			defer frg.release()
-			return sr.read(ctx, frg, all, func(_ int64, s *model.Span) error {
+			return sr.read(ctx, frg, all, nil, func(_ int64, s *model.Span) error {
 				fnErr = fn(*s)
 				return fnErr
 			})

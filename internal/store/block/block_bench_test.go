@@ -80,7 +80,8 @@ func reportLatency(b *testing.B, cpu time.Duration, lat []time.Duration) {
 //
 //   - find-trace looks up random stored trace IDs.
 //   - limit20-service finds the 20 newest traces of a service that a fifth
-//     of all spans have; limit20-service-route adds a route condition.
+//     of all spans have; limit20-service-route adds a route condition;
+//     all-service finds every trace of that service (no limit).
 //   - rare-generic-absent and rare-generic-one scan a generic attribute
 //     column for a value no span has and one span has.
 //   - rare-dedicated scans a dedicated column for a value no span has.
@@ -105,6 +106,12 @@ func BenchmarkBlockRead(b *testing.B) {
 		reportLatency(b, cpuTime(b)-c0, lat)
 	})
 	rare := spans[len(spans)/3]
+	withService2 := map[model.TraceID]bool{}
+	for i := range spans {
+		if spans[i].Resource.ServiceName == "service-2" {
+			withService2[spans[i].TraceID] = true
+		}
+	}
 	cases := []struct {
 		name  string
 		want  int
@@ -116,6 +123,9 @@ func BenchmarkBlockRead(b *testing.B) {
 		{"limit20-service-route", 20, []filter.Condition{
 			{Scope: filter.ScopeResource, Key: "service.name", Op: filter.OpEq, Value: model.StringValue("service-2")},
 			{Scope: filter.ScopeSpan, Key: "http.route", Op: filter.OpEq, Value: model.StringValue("/api/v1/users/{id}")},
+		}},
+		{"all-service", len(withService2), []filter.Condition{
+			{Scope: filter.ScopeResource, Key: "service.name", Op: filter.OpEq, Value: model.StringValue("service-2")},
 		}},
 		{"rare-generic-absent", 0, []filter.Condition{
 			{Scope: filter.ScopeAny, Key: "request.id", Op: filter.OpEq, Value: model.StringValue("no-such-request")},

@@ -13,32 +13,54 @@ import (
 	"waymark/internal/model"
 )
 
-// List returns the IDs of tenant's complete blocks (those with meta.json),
-// sorted (and so oldest first).
+// List returns the IDs of tenant's complete blocks, sorted (and so oldest
+// first). A block is complete once its meta.json is a whole JSON document;
+// blocks whose meta.json is missing or torn are left out (see
+// ListIncomplete). List reads every meta.json.
 func List(ctx context.Context, bkt objstore.Bucket, tenant string) ([]string, error) {
+	complete, _, err := listBlocks(ctx, bkt, tenant)
+	return complete, err
+}
+
+// ListIncomplete returns the IDs of tenant's block directories whose
+// meta.json is missing or torn, sorted: leftovers of writes that did not
+// finish, or blocks being written right now. A caller deleting them must
+// spare recent ones (IDTime tells a block's creation time).
+func ListIncomplete(ctx context.Context, bkt objstore.Bucket, tenant string) ([]string, error) {
+	_, incomplete, err := listBlocks(ctx, bkt, tenant)
+	return incomplete, err
+}
+
+// listBlocks sorts tenant's block directories into complete and incomplete.
+func listBlocks(ctx context.Context, bkt objstore.Bucket, tenant string) (complete, incomplete []string, err error) {
 	if err := model.ValidateTenant(tenant); err != nil {
-		return nil, fmt.Errorf("list blocks: %w", err)
+		return nil, nil, fmt.Errorf("list blocks: %w", err)
 	}
 	var ids []string
-	err := bkt.Iter(ctx, tenant+"/", func(name string) error {
-		id := strings.TrimSuffix(strings.TrimPrefix(name, tenant+"/"), "/")
-		if ValidateID(id) != nil {
-			return nil
-		}
-		ok, err := bkt.Exists(ctx, BlockDir(tenant, id)+MetaFile)
-		if err != nil {
-			return fmt.Errorf("check block %s: %w", id, err)
-		}
-		if ok {
+	err = bkt.Iter(ctx, tenant+"/", func(name string) error {
+		id, isDir := strings.CutSuffix(strings.TrimPrefix(name, tenant+"/"), "/")
+		if isDir && ValidateID(id) == nil {
 			ids = append(ids, id)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list blocks of %s: %w", tenant, err)
+		return nil, nil, fmt.Errorf("list blocks of %s: %w", tenant, err)
 	}
 	slices.Sort(ids)
-	return ids, nil
+	ids = slices.Compact(ids)
+	for _, id := range ids {
+		_, err := readMeta(ctx, bkt, tenant, id)
+		switch {
+		case err == nil:
+			complete = append(complete, id)
+		case errors.Is(err, ErrIncomplete):
+			incomplete = append(incomplete, id)
+		default:
+			return nil, nil, fmt.Errorf("check block %s: %w", id, err)
+		}
+	}
+	return complete, incomplete, nil
 }
 
 // Tenants returns the tenants that have objects in bkt, sorted.

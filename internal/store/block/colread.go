@@ -1,11 +1,13 @@
 package block
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding"
@@ -153,45 +155,101 @@ func readColumn(ctx context.Context, rg parquet.RowGroup, l leaf, ranges []rowRa
 		c.appendEmpty(ranges)
 		return nil
 	}
-	pages := chunks[l.index].Pages()
+	chunk := chunks[l.index]
+	pages := chunk.Pages()
 	defer pages.Close()
-	for _, r := range ranges {
-		if err := pages.SeekToRow(r.from); err != nil {
-			return fmt.Errorf("%w: column %d: seek to row %d: %w", ErrCorrupt, l.index, r.from, err)
+	// Pages are read whole and windowed here: asking the decoder to seek
+	// into a page or to slice one copies the page.
+	var firsts []int64 // first row of each page, when the chunk has an offset index
+	if oi, err := chunk.OffsetIndex(); err == nil && oi.NumPages() > 0 {
+		firsts = make([]int64, oi.NumPages())
+		for i := range firsts {
+			firsts[i] = oi.FirstRowIndex(i)
 		}
-		for remaining := r.to - r.from; remaining > 0; {
+	}
+	pr := pageWindow{pages: pages, firsts: firsts, index: -1}
+	defer pr.release()
+	for _, r := range ranges {
+		for row := r.from; row < r.to; {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			p, err := pages.ReadPage()
-			if errors.Is(err, io.EOF) {
-				return fmt.Errorf("%w: column %d ends before row %d", ErrCorrupt, l.index, r.to)
-			}
-			if err != nil {
+			if err := pr.load(row); err != nil {
 				return fmt.Errorf("%w: column %d: %w", ErrCorrupt, l.index, err)
 			}
-			rows := p.NumRows()
-			if rows <= 0 {
-				return fmt.Errorf("%w: column %d: page of %d rows", ErrCorrupt, l.index, rows)
-			}
-			q := p
-			if rows > remaining {
-				q, rows = p.Slice(0, remaining), remaining
-			}
-			remaining -= rows
-			err = c.appendPage(q)
-			// The values were copied: hand the page buffers back to the
-			// decoder's pool.
-			if q != p {
-				parquet.Release(q)
-			}
-			parquet.Release(p)
-			if err != nil {
+			take := min(r.to, pr.first+pr.rows) - row
+			if err := c.appendWindow(pr.page, row-pr.first, take); err != nil {
 				return fmt.Errorf("%w: column %d: %w", ErrCorrupt, l.index, err)
 			}
+			row += take
 		}
 	}
 	return nil
+}
+
+// pageWindow holds the page of a column chunk that covers a row, reading
+// pages in order and seeking (by the offset index) only to skip pages.
+type pageWindow struct {
+	pages  parquet.Pages
+	firsts []int64 // first row of each page; nil without an offset index
+	page   parquet.Page
+	index  int   // of page, -1 before the first
+	first  int64 // first row of page
+	rows   int64 // rows of page
+}
+
+// load makes the window's page the one holding row.
+func (w *pageWindow) load(row int64) error {
+	if w.page != nil && row >= w.first && row < w.first+w.rows {
+		return nil
+	}
+	next, nextFirst := w.index+1, w.first+w.rows
+	if w.firsts != nil {
+		target := sort.Search(len(w.firsts), func(i int) bool { return w.firsts[i] > row }) - 1
+		if target < 0 || target < w.index {
+			return fmt.Errorf("no page holds row %d", row)
+		}
+		if target != next {
+			if err := w.pages.SeekToRow(w.firsts[target]); err != nil {
+				return fmt.Errorf("seek to row %d: %w", w.firsts[target], err)
+			}
+		}
+		next, nextFirst = target, w.firsts[target]
+	} else if w.page == nil {
+		nextFirst = 0
+	}
+	for {
+		w.release()
+		p, err := w.pages.ReadPage()
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("column ends before row %d", row)
+		}
+		if err != nil {
+			return err
+		}
+		w.page, w.index, w.first, w.rows = p, next, nextFirst, p.NumRows()
+		if w.rows <= 0 {
+			return fmt.Errorf("page of %d rows", w.rows)
+		}
+		if w.firsts != nil && next+1 < len(w.firsts) && w.firsts[next+1] != w.first+w.rows {
+			return fmt.Errorf("page %d has %d rows, the offset index says %d", next, w.rows, w.firsts[next+1]-w.first)
+		}
+		if row < w.first+w.rows {
+			return nil
+		}
+		if w.firsts != nil {
+			return fmt.Errorf("no page holds row %d", row)
+		}
+		next, nextFirst = next+1, w.first+w.rows
+	}
+}
+
+// release hands the page back to the decoder's pool: its values were copied.
+func (w *pageWindow) release() {
+	if w.page != nil {
+		parquet.Release(w.page)
+		w.page = nil
+	}
 }
 
 // emptyChunk reports whether a column chunk of a row group of rows rows
@@ -217,51 +275,56 @@ func (c *column) appendEmpty(ranges []rowRange) {
 	}
 }
 
-// appendPage appends the levels and values of p. The page's memory is not
-// retained.
-func (c *column) appendPage(p parquet.Page) error {
+// appendWindow appends the levels and values of rows [skip, skip+take) of
+// page p. The page's memory is not retained.
+func (c *column) appendWindow(p parquet.Page, skip, take int64) error {
 	n := int(p.NumValues())
 	if n < 0 {
 		return fmt.Errorf("page of %d values", n)
 	}
-	defined := n
+	rep, def := p.RepetitionLevels(), p.DefinitionLevels()
+	if c.leaf.maxRep > 0 && len(rep) != n {
+		return fmt.Errorf("%d repetition levels for %d values", len(rep), n)
+	}
+	if c.leaf.maxDef > 0 && len(def) != n {
+		return fmt.Errorf("%d definition levels for %d values", len(def), n)
+	}
+	// The window's slots: rows start where the repetition level is 0. Levels
+	// above the maximum are not rejected: the readers of a column compare
+	// levels with 0, the list depth and the maximum only.
+	s0, s1 := int(skip), int(skip+take)
 	if c.leaf.maxRep > 0 {
-		rep := p.RepetitionLevels()
-		if len(rep) != n {
-			return fmt.Errorf("%d repetition levels for %d values", len(rep), n)
+		if n > 0 && rep[0] != 0 {
+			return errors.New("page starts inside a row")
 		}
-		for _, r := range rep {
-			if int(r) > c.leaf.maxRep {
-				return fmt.Errorf("repetition level %d above %d", r, c.leaf.maxRep)
-			}
+		if skip != 0 || skip+take != p.NumRows() {
+			s0, s1 = rowSlot(rep, skip), rowSlot(rep, skip+take)
+		} else {
+			s0, s1 = 0, n
 		}
-		if c.slots == 0 && n > 0 && rep[0] != 0 {
-			return errors.New("column starts inside a row")
+		if s0 < 0 || s1 < 0 {
+			return fmt.Errorf("page has no rows %d..%d", skip, skip+take)
 		}
-		c.rep = append(c.rep, rep...)
+		c.rep = append(c.rep, rep[s0:s1]...)
 	}
+	if s0 < 0 || s1 > n || s0 > s1 {
+		return fmt.Errorf("rows %d..%d outside a page of %d values", skip, skip+take, n)
+	}
+	// The window's values: those of the defined slots.
+	v0, v1 := s0, s1
 	if c.leaf.maxDef > 0 {
-		def := p.DefinitionLevels()
-		if len(def) != n {
-			return fmt.Errorf("%d definition levels for %d values", len(def), n)
-		}
-		defined = 0
-		for _, d := range def {
-			if int(d) == c.leaf.maxDef {
-				defined++
-			} else if int(d) > c.leaf.maxDef {
-				return fmt.Errorf("definition level %d above %d", d, c.leaf.maxDef)
-			}
-		}
-		c.def = append(c.def, def...)
+		full := []byte{byte(c.leaf.maxDef)}
+		v0 = bytes.Count(def[:s0], full)
+		v1 = v0 + bytes.Count(def[s0:s1], full)
+		c.def = append(c.def, def[s0:s1]...)
 	}
-	c.slots += n
-	if defined == 0 {
+	c.slots += s1 - s0
+	if v1 == v0 {
 		return nil
 	}
 	vals := p.Data()
 	if d := p.Dictionary(); d != nil {
-		return c.appendIndexed(d, vals, defined)
+		return c.appendIndexed(d, vals, v0, v1)
 	}
 	kind := vals.Kind()
 	if c.kind != 0 && c.kind != kind {
@@ -271,35 +334,35 @@ func (c *column) appendPage(p parquet.Page) error {
 	switch kind {
 	case encoding.Int32:
 		v := vals.Int32()
-		if len(v) < defined {
-			return errShortPage(len(v), defined)
+		if len(v) < v1 {
+			return errShortPage(len(v), v1)
 		}
-		c.i32 = append(c.i32, v[:defined]...)
+		c.i32 = append(c.i32, v[v0:v1]...)
 	case encoding.Int64:
 		v := vals.Int64()
-		if len(v) < defined {
-			return errShortPage(len(v), defined)
+		if len(v) < v1 {
+			return errShortPage(len(v), v1)
 		}
-		c.i64 = append(c.i64, v[:defined]...)
+		c.i64 = append(c.i64, v[v0:v1]...)
 	case encoding.Double:
 		v := vals.Double()
-		if len(v) < defined {
-			return errShortPage(len(v), defined)
+		if len(v) < v1 {
+			return errShortPage(len(v), v1)
 		}
-		c.f64 = append(c.f64, v[:defined]...)
+		c.f64 = append(c.f64, v[v0:v1]...)
 	case encoding.FixedLenByteArray:
 		data, size := vals.FixedLenByteArray()
-		if size <= 0 || (c.size != 0 && size != c.size) || len(data) < defined*size {
-			return fmt.Errorf("fixed-length page of %d bytes, size %d, for %d values", len(data), size, defined)
+		if size <= 0 || (c.size != 0 && size != c.size) || len(data) < v1*size {
+			return fmt.Errorf("fixed-length page of %d bytes, size %d, for %d values", len(data), size, v1)
 		}
 		c.size = size
-		c.fixed = append(c.fixed, data[:defined*size]...)
+		c.fixed = append(c.fixed, data[v0*size:v1*size]...)
 	case encoding.ByteArray:
 		data, offs := vals.ByteArray()
-		if len(offs) < defined+1 {
-			return errShortPage(len(offs)-1, defined)
+		if len(offs) < v1+1 {
+			return errShortPage(len(offs)-1, v1)
 		}
-		for k := range defined {
+		for k := v0; k < v1; k++ {
 			from, to := offs[k], offs[k+1]
 			if from > to || int(to) > len(data) {
 				return fmt.Errorf("byte array offsets %d..%d outside %d bytes", from, to, len(data))
@@ -313,8 +376,26 @@ func (c *column) appendPage(p parquet.Page) error {
 	return nil
 }
 
+// rowSlot returns the slot where row starts (len(rep) for the row after
+// the last), or -1 when rep has fewer rows.
+func rowSlot(rep []byte, row int64) int {
+	for i, r := range rep {
+		if r != 0 {
+			continue
+		}
+		if row == 0 {
+			return i
+		}
+		row--
+	}
+	if row == 0 {
+		return len(rep)
+	}
+	return -1
+}
+
 // appendIndexed appends the dictionary indexes of a dictionary-encoded page.
-func (c *column) appendIndexed(d parquet.Dictionary, vals encoding.Values, defined int) error {
+func (c *column) appendIndexed(d parquet.Dictionary, vals encoding.Values, v0, v1 int) error {
 	if vals.Kind() != encoding.Int32 {
 		return fmt.Errorf("dictionary page with %s indexes", vals.Kind())
 	}
@@ -345,16 +426,16 @@ func (c *column) appendIndexed(d parquet.Dictionary, vals encoding.Values, defin
 		c.dictOf = d
 	}
 	idx := vals.Int32()
-	if len(idx) < defined {
-		return errShortPage(len(idx), defined)
+	if len(idx) < v1 {
+		return errShortPage(len(idx), v1)
 	}
 	n := int32(c.dict.len())
-	for _, i := range idx[:defined] {
+	for _, i := range idx[v0:v1] {
 		if i < 0 || i >= n {
 			return fmt.Errorf("dictionary index %d outside %d entries", i, n)
 		}
 	}
-	c.ids = append(c.ids, idx[:defined]...)
+	c.ids = append(c.ids, idx[v0:v1]...)
 	return nil
 }
 
@@ -381,6 +462,16 @@ func (c *column) flat() (int, error) {
 		return -1, fmt.Errorf("column %d has too few values", c.leaf.index)
 	}
 	return c.val - 1, nil
+}
+
+// skipRow advances the row cursor of c past one row.
+func (c *column) skipRow() {
+	for first := true; c.pos < c.slots && (first || (c.leaf.maxRep > 0 && c.rep[c.pos] != 0)); first = false {
+		if c.defined(c.pos) {
+			c.val++
+		}
+		c.pos++
+	}
 }
 
 // done reports an error unless every slot of c was consumed.

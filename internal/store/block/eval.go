@@ -167,6 +167,20 @@ func (e *rgSearch) read(ctx context.Context, l leaf) (*column, error) {
 	return c, nil
 }
 
+// readFetched is read for a column that was not prefetched with the row
+// group: it fetches the column's pages for the current ranges first.
+func (e *rgSearch) readFetched(ctx context.Context, rgi int, l leaf) (*column, error) {
+	frg, err := e.s.b.fetchColumns(ctx, rgi, []int{l.index}, e.ranges)
+	if err != nil {
+		return nil, err
+	}
+	defer frg.release()
+	saved := e.rg
+	e.rg = frg
+	defer func() { e.rg = saved }()
+	return e.read(ctx, l)
+}
+
 // narrow recomputes the ranges from the selection and reports whether any
 // row is left.
 func (e *rgSearch) narrow() bool {
@@ -197,8 +211,19 @@ func (e *rgSearch) eachFlat(c *column, fn func(k int) bool) {
 	}
 }
 
+// required checks that a column without nulls has a value in every slot.
+func required(c *column) error {
+	if c.leaf.maxDef == 0 && c.numValues() != c.slots {
+		return fmt.Errorf("%w: column %d has %d values in %d slots", ErrCorrupt, c.leaf.index, c.numValues(), c.slots)
+	}
+	return nil
+}
+
 // int64s checks that c holds int64 values (or only nulls).
 func int64s(c *column) error {
+	if err := required(c); err != nil {
+		return err
+	}
 	if c.numValues() > 0 && c.kind != encoding.Int64 {
 		return fmt.Errorf("%w: column %d is not of int64 values", ErrCorrupt, c.leaf.index)
 	}
@@ -206,6 +231,9 @@ func int64s(c *column) error {
 }
 
 func int32s(c *column) error {
+	if err := required(c); err != nil {
+		return err
+	}
 	if c.numValues() > 0 && c.kind != encoding.Int32 {
 		return fmt.Errorf("%w: column %d is not of int32 values", ErrCorrupt, c.leaf.index)
 	}
@@ -213,6 +241,9 @@ func int32s(c *column) error {
 }
 
 func byteArrays(c *column) error {
+	if err := required(c); err != nil {
+		return err
+	}
 	if c.numValues() > 0 && c.kind != encoding.ByteArray {
 		return fmt.Errorf("%w: column %d is not of byte arrays", ErrCorrupt, c.leaf.index)
 	}
@@ -517,10 +548,13 @@ func (h *attrHits) value(row int64) (model.Value, bool) {
 		return model.Value{}, t == int32(model.ValueEmpty)
 	}
 	k, col := int(h.val[row]), h.vcols[vc]
+	vt := model.ValueType(t)
+	if k < 0 && (vc == 0 || vc == 1) {
+		return model.Value{Type: vt}, true // a null str is "", a null int 0
+	}
 	if k < 0 || col == nil {
 		return model.Value{}, false
 	}
-	vt := model.ValueType(t)
 	switch vc {
 	case 0:
 		if col.kind != encoding.ByteArray {
@@ -548,9 +582,9 @@ func (h *attrHits) value(row int64) (model.Value, bool) {
 // judgeHit decides c on the generic value found for row, judging strings
 // once per dictionary entry.
 func (h *attrHits) judgeHit(c *filter.Condition, row int64, j *judge) (bool, error) {
-	if model.ValueType(h.typ[row]) == model.ValueString {
+	if model.ValueType(h.typ[row]) == model.ValueString && h.val[row] >= 0 {
 		k, col := int(h.val[row]), h.vcols[0]
-		if k < 0 || col == nil || col.kind != encoding.ByteArray {
+		if col == nil || col.kind != encoding.ByteArray {
 			return false, fmt.Errorf("%w: string attribute without a value", ErrCorrupt)
 		}
 		return j.value(col, k), nil
@@ -579,6 +613,31 @@ func (e *rgSearch) rowIndexes(c *column, buf []int32) []int32 {
 	return buf
 }
 
+// evalFlat applies c to the rows of a flat optional column holding the
+// condition's value; a null means the key was not found.
+func (e *rgSearch) evalFlat(ctx context.Context, c *filter.Condition, l leaf, isInt bool, j *judge) error {
+	col, err := e.read(ctx, l)
+	if err != nil {
+		return err
+	}
+	notFound := matchFound(c, false, model.Value{})
+	if isInt {
+		if err := int64s(col); err != nil {
+			return err
+		}
+		e.eachFlat(col, func(k int) bool {
+			return k < 0 && notFound || k >= 0 && matchFound(c, true, model.IntValue(col.i64[k]))
+		})
+		return nil
+	}
+	if err := byteArrays(col); err != nil {
+		return err
+	}
+	j.reset(stringJudge(c))
+	e.eachFlat(col, func(k int) bool { return k < 0 && notFound || k >= 0 && j.value(col, k) })
+	return nil
+}
+
 // evalAttr applies an attribute condition. For each selected row it finds
 // the value exactly as filter.Condition.Lookup finds it in the whole span:
 // the first span attribute with the key (a generic entry, or a dedicated
@@ -591,12 +650,23 @@ func (e *rgSearch) evalAttr(ctx context.Context, c *filter.Condition) error {
 		j.reset(stringJudge(c))
 		return j
 	}
+	// The value lies in one flat column when no generic entry of the key can
+	// come first: judge that column row by row.
+	ded, hasDed := b.dedicatedLeaf(c.Key)
+	spanGeneric := c.Scope != filter.ScopeResource && hasKey(e.info.SpanKeys, c.Key)
+	resGeneric := c.Scope != filter.ScopeSpan && c.Key != keyServiceName && hasKey(e.info.ResourceKeys, c.Key)
+	switch {
+	case spanGeneric || resGeneric:
+	case c.Scope != filter.ScopeResource && hasDed && (c.Scope == filter.ScopeSpan || c.Key != keyServiceName):
+		return e.evalFlat(ctx, c, ded.leaf, ded.isInt, &s.judges[1])
+	case c.Scope != filter.ScopeSpan && c.Key == keyServiceName && !hasDed:
+		return e.evalFlat(ctx, c, b.cols.service, false, &s.judges[1])
+	}
 	pend := newBitset(e.n, s.pend)
 	s.pend = pend
 	if c.Scope == filter.ScopeResource {
 		copy(pend, e.sel)
 	} else {
-		ded, hasDed := b.dedicatedLeaf(c.Key)
 		var (
 			dedCol *column
 			dedIdx []int32
@@ -618,12 +688,12 @@ func (e *rgSearch) evalAttr(ctx context.Context, c *filter.Condition) error {
 			s.dedIdx = dedIdx
 		}
 		var hits *attrHits
-		if hasKey(e.info.SpanKeys, c.Key) {
+		if spanGeneric {
 			if hits, err = e.genericHits(ctx, &b.cols.spanAttrs, c.Key, e.sel); err != nil {
 				return err
 			}
 		}
-		jd, jg := strJudge(&s.judges[2]), strJudge(&s.judges[3])
+		jd, jg := strJudge(&s.judges[1]), strJudge(&s.judges[2])
 		judgeDed := func(row int64) (bool, error) {
 			k := dedIdx[row]
 			if k < 0 {
@@ -681,12 +751,12 @@ func (e *rgSearch) evalAttr(ctx context.Context, c *filter.Condition) error {
 	svcIdx := e.rowIndexes(svc, s.svcIdx)
 	s.svcIdx = svcIdx
 	var hits *attrHits
-	if c.Key != keyServiceName && hasKey(e.info.ResourceKeys, c.Key) {
+	if resGeneric {
 		if hits, err = e.genericHits(ctx, &b.cols.resAttrs, c.Key, pend); err != nil {
 			return err
 		}
 	}
-	js, jg := strJudge(&s.judges[2]), strJudge(&s.judges[3])
+	js, jg := strJudge(&s.judges[1]), strJudge(&s.judges[2])
 	for _, r := range e.ranges {
 		for row := r.from; row < r.to; row++ {
 			if !pend.has(row) {

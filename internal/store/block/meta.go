@@ -11,12 +11,18 @@ import (
 	"waymark/internal/model"
 )
 
-// FormatVersion is the block format version this package writes and reads.
-const FormatVersion = 1
+// FormatVersion is the block format version this package writes. Version
+// 2 stores empty strings and zeros of attribute values as nulls, which a
+// version-1 reader rejects; this package reads both versions.
+const FormatVersion = 2
+
+// oldestFormatVersion is the oldest block format version this package reads.
+const oldestFormatVersion = 1
 
 // Meta describes a complete block; it is stored as meta.json.
 type Meta struct {
-	// Version is the block format version (FormatVersion).
+	// Version is the block format version (FormatVersion when written by
+	// this package).
 	Version int `json:"version"`
 	// ID is the block's unique ID: 26 characters of Crockford base32 whose
 	// first 10 encode the creation time in milliseconds, so IDs sort by age.
@@ -46,7 +52,7 @@ type Meta struct {
 
 // Validate checks that m is a well-formed meta of a supported version.
 func (m *Meta) Validate() error {
-	if m.Version != FormatVersion {
+	if m.Version < oldestFormatVersion || m.Version > FormatVersion {
 		return fmt.Errorf("unsupported block version %d", m.Version)
 	}
 	if err := ValidateID(m.ID); err != nil {

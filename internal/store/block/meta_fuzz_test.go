@@ -51,7 +51,10 @@ func TestDecodeMeta(t *testing.T) {
 		ok   bool
 	}{
 		{"valid", `{"version":1,"id":"` + id + `","tenant":"t","span_count":3,"trace_count":1,"min_time_unix_nano":1,"max_time_unix_nano":2}`, true},
-		{"wrong version", `{"version":2,"id":"` + id + `","tenant":"t"}`, false},
+		{"version 1", `{"version":1,"id":"` + id + `","tenant":"t"}`, true},
+		{"version 2", `{"version":2,"id":"` + id + `","tenant":"t"}`, true},
+		{"future version", `{"version":3,"id":"` + id + `","tenant":"t"}`, false},
+		{"version 0", `{"version":0,"id":"` + id + `","tenant":"t"}`, false},
 		{"bad id", `{"version":1,"id":"not-an-id","tenant":"t"}`, false},
 		{"id overflow", `{"version":1,"id":"8` + id[1:] + `","tenant":"t"}`, false},
 		{"bad tenant", `{"version":1,"id":"` + id + `","tenant":"a/b"}`, false},
@@ -112,9 +115,18 @@ func FuzzBlock(f *testing.F) {
 	f.Add(uint32(len(data)-10), byte(1), uint16(3), false)
 	f.Add(uint32(4), byte(0x80), uint16(200), false)
 	f.Add(uint32(20), byte(7), uint16(1), true)
-	search := filter.Request{Conditions: []filter.Condition{{Scope: filter.ScopeAny, Key: "http.route", Op: filter.OpRegex, Value: model.StringValue("orders")}}}
-	if err := search.Compile(); err != nil {
-		f.Fatal(err)
+	searches := []filter.Request{
+		{Conditions: []filter.Condition{{Scope: filter.ScopeAny, Key: "http.route", Op: filter.OpRegex, Value: model.StringValue("orders")}}},
+		{Limit: 3, StartUnixNano: 1, MinDurationNano: 1, Conditions: []filter.Condition{
+			{Scope: filter.ScopeIntrinsic, Key: filter.IntrinsicName, Op: filter.OpNotEq, Value: model.StringValue("x")},
+			{Scope: filter.ScopeAny, Key: "request.id", Op: filter.OpNotEq, Value: model.StringValue("x")},
+			{Scope: filter.ScopeResource, Key: "host.name", Op: filter.OpExists},
+		}},
+	}
+	for i := range searches {
+		if err := searches[i].Compile(); err != nil {
+			f.Fatal(err)
+		}
 	}
 	f.Fuzz(func(t *testing.T, off uint32, xor byte, n uint16, inIndex bool) {
 		d, x := bytes.Clone(data), bytes.Clone(index)
@@ -143,7 +155,9 @@ func FuzzBlock(f *testing.F) {
 		for i := 0; i < len(spans); i += 7 {
 			_, _ = b.FindTrace(ctx, spans[i].TraceID)
 		}
-		_ = b.Search(ctx, &search, func(filter.Match) bool { return true })
+		for i := range searches {
+			_ = b.Search(ctx, &searches[i], func(filter.Match) bool { return true })
+		}
 		_ = b.Iter(ctx, func(model.Span) error { return nil })
 	})
 }

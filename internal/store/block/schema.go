@@ -27,8 +27,8 @@ const (
 type attrRow struct {
 	Key    string   `parquet:"key,dict"`
 	Type   int32    `parquet:"type"`
-	Str    *string  `parquet:"str,optional,dict"`
-	Int    *int64   `parquet:"int,optional"`
+	Str    string   `parquet:"str,optional,dict"`
+	Int    int64    `parquet:"int,optional"`
 	Double *float64 `parquet:"double,optional"`
 	Bytes  []byte   `parquet:"bytes,optional"`
 }
@@ -65,21 +65,21 @@ type spanRow struct {
 	StatusMessage     string   `parquet:"status_message,dict"`
 	ServiceName       *string  `parquet:"service_name,optional,dict"`
 
-	HTTPRequestMethod      *string `parquet:"http_request_method,optional,dict"`
-	HTTPMethod             *string `parquet:"http_method,optional,dict"`
-	HTTPRoute              *string `parquet:"http_route,optional,dict"`
-	HTTPResponseStatusCode *int64  `parquet:"http_response_status_code,optional"`
-	HTTPStatusCode         *int64  `parquet:"http_status_code,optional"`
-	Dedicated0             *string `parquet:"dedicated_0,optional,dict"`
-	Dedicated1             *string `parquet:"dedicated_1,optional,dict"`
-	Dedicated2             *string `parquet:"dedicated_2,optional,dict"`
-	Dedicated3             *string `parquet:"dedicated_3,optional,dict"`
-	Dedicated4             *string `parquet:"dedicated_4,optional,dict"`
-	Dedicated5             *string `parquet:"dedicated_5,optional,dict"`
-	Dedicated6             *string `parquet:"dedicated_6,optional,dict"`
-	Dedicated7             *string `parquet:"dedicated_7,optional,dict"`
-	Dedicated8             *string `parquet:"dedicated_8,optional,dict"`
-	Dedicated9             *string `parquet:"dedicated_9,optional,dict"`
+	HTTPRequestMethod      string `parquet:"http_request_method,optional,dict"`
+	HTTPMethod             string `parquet:"http_method,optional,dict"`
+	HTTPRoute              string `parquet:"http_route,optional,dict"`
+	HTTPResponseStatusCode int64  `parquet:"http_response_status_code,optional"`
+	HTTPStatusCode         int64  `parquet:"http_status_code,optional"`
+	Dedicated0             string `parquet:"dedicated_0,optional,dict"`
+	Dedicated1             string `parquet:"dedicated_1,optional,dict"`
+	Dedicated2             string `parquet:"dedicated_2,optional,dict"`
+	Dedicated3             string `parquet:"dedicated_3,optional,dict"`
+	Dedicated4             string `parquet:"dedicated_4,optional,dict"`
+	Dedicated5             string `parquet:"dedicated_5,optional,dict"`
+	Dedicated6             string `parquet:"dedicated_6,optional,dict"`
+	Dedicated7             string `parquet:"dedicated_7,optional,dict"`
+	Dedicated8             string `parquet:"dedicated_8,optional,dict"`
+	Dedicated9             string `parquet:"dedicated_9,optional,dict"`
 
 	TraceState             string     `parquet:"trace_state,dict"`
 	Flags                  uint32     `parquet:"flags"`
@@ -103,7 +103,7 @@ type spanRow struct {
 var fixedDedicatedKeys = [...]string{keyHTTPRequestMethod, keyHTTPMethod, keyHTTPRoute, keyHTTPResponseStatusCode, keyHTTPStatusCode}
 
 // dedicatedSlot returns the address of the i-th configurable dedicated column.
-func (r *spanRow) dedicatedSlot(i int) **string {
+func (r *spanRow) dedicatedSlot(i int) *string {
 	switch i {
 	case 0:
 		return &r.Dedicated0
@@ -136,7 +136,7 @@ type dedicatedKeys struct {
 }
 
 // dedicatedString returns the string column for key in r, or nil.
-func (d *dedicatedKeys) stringColumn(r *spanRow, key string) **string {
+func (d *dedicatedKeys) stringColumn(r *spanRow, key string) *string {
 	switch key {
 	case keyHTTPRequestMethod:
 		return &r.HTTPRequestMethod
@@ -154,7 +154,7 @@ func (d *dedicatedKeys) stringColumn(r *spanRow, key string) **string {
 }
 
 // intColumn returns the int column for key in r, or nil.
-func intColumn(r *spanRow, key string) **int64 {
+func intColumn(r *spanRow, key string) *int64 {
 	switch key {
 	case keyHTTPResponseStatusCode:
 		return &r.HTTPResponseStatusCode
@@ -180,10 +180,17 @@ type rowBuilder struct {
 	attrs []attrRow
 	evs   []eventRow
 	links []linkRow
+	// The resource and scope of the previous span and their attribute
+	// rows, which the next span of the same resource (scope) shares.
+	lastRes        *model.Resource
+	lastResAttrs   []attrRow
+	lastScope      *model.Scope
+	lastScopeAttrs []attrRow
 }
 
 // reset drops the buffered attribute rows; rows built before become invalid.
 func (b *rowBuilder) reset() {
+	b.lastRes, b.lastResAttrs, b.lastScope, b.lastScopeAttrs = nil, nil, nil, nil
 	clear(b.attrs)
 	b.attrs = b.attrs[:0]
 	clear(b.evs)
@@ -212,9 +219,9 @@ func setAttr(r *attrRow, a *model.Attribute) {
 	r.Type = int32(a.Value.Type)
 	switch a.Value.Type {
 	case model.ValueString, model.ValueArray, model.ValueMap:
-		r.Str = &a.Value.Str
+		r.Str = a.Value.Str
 	case model.ValueBool, model.ValueInt:
-		r.Int = &a.Value.Int
+		r.Int = a.Value.Int
 	case model.ValueDouble:
 		r.Double = &a.Value.Double
 	case model.ValueBytes:
@@ -249,14 +256,17 @@ func (b *rowBuilder) build(r *spanRow, s *model.Span) {
 		ar := &r.Attributes[i]
 		switch a.Value.Type {
 		case model.ValueString:
-			if col := b.ded.stringColumn(r, a.Key); col != nil && *col == nil {
-				*col = &a.Value.Str
-				ar.Type, ar.Str = valueDedicated, nil
+			// An empty value stays a generic entry: an empty dedicated
+			// column means null.
+			if col := b.ded.stringColumn(r, a.Key); col != nil && *col == "" && a.Value.Str != "" {
+				*col = a.Value.Str
+				ar.Type, ar.Str = valueDedicated, ""
 			}
 		case model.ValueInt:
-			if col := intColumn(r, a.Key); col != nil && *col == nil {
-				*col = &a.Value.Int
-				ar.Type, ar.Int = valueDedicated, nil
+			// Likewise zero: a zero dedicated int column means null.
+			if col := intColumn(r, a.Key); col != nil && *col == 0 && a.Value.Int != 0 {
+				*col = a.Value.Int
+				ar.Type, ar.Int = valueDedicated, 0
 			}
 		}
 	}
@@ -281,19 +291,25 @@ func (b *rowBuilder) build(r *spanRow, s *model.Span) {
 	if res := s.Resource; res != nil {
 		r.ServiceName = &res.ServiceName
 		r.ResourceDroppedAttributesCount = res.DroppedAttributesCount
-		r.ResourceAttributes = b.appendAttrs(res.Attributes)
-		for i := range r.ResourceAttributes {
-			a := &res.Attributes[i]
-			if a.Key == keyServiceName && a.Value.Type == model.ValueString && a.Value.Str == res.ServiceName {
-				r.ResourceAttributes[i].Type, r.ResourceAttributes[i].Str = valueDedicated, nil
-				break
+		if res != b.lastRes {
+			b.lastRes, b.lastResAttrs = res, b.appendAttrs(res.Attributes)
+			for i := range b.lastResAttrs {
+				a := &res.Attributes[i]
+				if a.Key == keyServiceName && a.Value.Type == model.ValueString && a.Value.Str == res.ServiceName {
+					b.lastResAttrs[i].Type, b.lastResAttrs[i].Str = valueDedicated, ""
+					break
+				}
 			}
 		}
+		r.ResourceAttributes = b.lastResAttrs
 	}
 	if sc := s.Scope; sc != nil {
 		r.ScopeName = &sc.Name
 		r.ScopeVersion = sc.Version
-		r.ScopeAttributes = b.appendAttrs(sc.Attributes)
+		if sc != b.lastScope {
+			b.lastScope, b.lastScopeAttrs = sc, b.appendAttrs(sc.Attributes)
+		}
+		r.ScopeAttributes = b.lastScopeAttrs
 		r.ScopeDroppedAttributesCount = sc.DroppedAttributesCount
 	}
 }

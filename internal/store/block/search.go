@@ -99,7 +99,7 @@ type searcher struct {
 // through the block's pool, across searches.
 type searchBuffers struct {
 	cols           []column // by leaf index
-	judges         [4]judge
+	judges         [3]judge
 	hits           attrHits
 	sel, pend      bitset
 	dedIdx, svcIdx []int32
@@ -137,7 +137,8 @@ func (s *searcher) rowGroup(ctx context.Context, rgi int) (bool, error) {
 	}
 	cols := p.columns(&s.b.cols)
 	if s.req.Limit > 0 {
-		cols = append(cols, s.b.cols.traceID.index, s.b.cols.start.index)
+		// collect fetches the few trace_id pages it needs itself.
+		cols = append(cols, s.b.cols.start.index)
 	}
 	frg, err := s.b.fetchColumns(ctx, rgi, cols, ranges)
 	if err != nil {
@@ -231,16 +232,12 @@ func (s *searcher) offer(c *candidate) {
 	heap.Push(&s.top, &cp)
 }
 
-// collect reads the trace IDs and start times of the selected rows, groups
-// them by trace and offers each trace to the top candidates.
+// collect reads the start times and trace IDs of the selected rows, groups
+// them by trace and offers each trace to the top candidates. Once the top
+// is full, a trace with a selected row older than its worst entry cannot
+// enter, so trace IDs are read only around the selected rows that are not
+// older ("live" rows): just the traces holding them are grouped.
 func (s *searcher) collect(ctx context.Context, e *rgSearch, rgi int) error {
-	ids, err := e.read(ctx, s.b.cols.traceID)
-	if err != nil {
-		return err
-	}
-	if ids.kind != encoding.FixedLenByteArray || ids.size != 16 || ids.numValues() != ids.slots {
-		return fmt.Errorf("%w: bad trace_id column", ErrCorrupt)
-	}
 	starts, err := e.read(ctx, s.b.cols.start)
 	if err != nil {
 		return err
@@ -248,36 +245,128 @@ func (s *searcher) collect(ctx context.Context, e *rgSearch, rgi int) error {
 	if err := int64s(starts); err != nil {
 		return err
 	}
-	if starts.numValues() != ids.slots {
-		return fmt.Errorf("%w: start column of %d values for %d rows", ErrCorrupt, starts.numValues(), ids.slots)
+	if starts.numValues() != starts.slots {
+		return fmt.Errorf("%w: start column with nulls", ErrCorrupt)
+	}
+	startOf := e.rowIndexes(starts, s.dedIdx) // value index per row
+	s.dedIdx = startOf
+	live := newBitset(e.n, s.pend)
+	s.pend = live
+	full := s.top.full(s.req.Limit)
+	for _, r := range e.ranges {
+		for row := r.from; row < r.to; row++ {
+			if e.sel.has(row) && (!full || uint64(starts.i64[startOf[row]]) >= s.top[0].start) {
+				live.set(row)
+			}
+		}
+	}
+	if live.count() == 0 {
+		return nil
+	}
+	// Read trace IDs around the live rows, widening a range while a live
+	// row's trace may continue past its ends.
+	ranges := live.runs(narrowGap, e.n)
+	for i := range ranges {
+		ranges[i] = rowRange{max(ranges[i].from-traceMargin, 0), min(ranges[i].to+traceMargin, e.n)}
+	}
+	ranges = mergeRanges(ranges)
+	saved := e.ranges
+	defer func() { e.ranges = saved }()
+	var ids *column
+	for {
+		e.ranges = ranges
+		if ids, err = e.readFetched(ctx, rgi, s.b.cols.traceID); err != nil {
+			return err
+		}
+		if ids.kind != encoding.FixedLenByteArray || ids.size != 16 || ids.numValues() != ids.slots {
+			return fmt.Errorf("%w: bad trace_id column", ErrCorrupt)
+		}
+		wider, grown := widenTraceRanges(ids, live, e.n)
+		if !grown {
+			break
+		}
+		ranges = wider
 	}
 	var cur candidate
 	cur.rows = make([]int64, 0, 16)
-	have := false
+	have, isLive := false, false
+	flush := func() {
+		if have && isLive {
+			s.offer(&cur)
+		}
+		have, isLive = false, false
+	}
 	k := 0
 	for _, r := range ids.ranges {
 		for row := r.from; row < r.to; row, k = row+1, k+1 {
+			id := model.TraceID(ids.fixed[k*16 : k*16+16])
+			if have && id != cur.id {
+				flush()
+			}
+			if !have {
+				cur = candidate{start: ^uint64(0), id: id, rgi: rgi, rows: cur.rows[:0]}
+				have = true
+			}
 			if !e.sel.has(row) {
 				continue
 			}
-			id := model.TraceID(ids.fixed[k*16 : k*16+16])
-			start := uint64(starts.i64[k])
-			if have && id != cur.id {
-				s.offer(&cur)
-				have = false
-			}
-			if !have {
-				cur = candidate{start: start, id: id, rgi: rgi, rows: cur.rows[:0]}
-				have = true
-			}
-			cur.start = min(cur.start, start)
+			isLive = isLive || live.has(row)
+			cur.start = min(cur.start, uint64(starts.i64[startOf[row]]))
 			cur.rows = append(cur.rows, row)
 		}
-	}
-	if have {
-		s.offer(&cur)
+		flush() // ranges are cut at trace boundaries
 	}
 	return nil
+}
+
+// traceMargin is how far trace IDs are first read around a live row.
+const traceMargin = 64
+
+// mergeRanges joins overlapping or touching sorted ranges.
+func mergeRanges(rs []rowRange) []rowRange {
+	out := rs[:0]
+	for _, r := range rs {
+		if n := len(out); n > 0 && r.from <= out[n-1].to {
+			out[n-1].to = max(out[n-1].to, r.to)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// widenTraceRanges checks that every trace holding a live row lies wholly
+// inside the ranges ids was read for; if not it returns wider ranges.
+func widenTraceRanges(ids *column, live bitset, n int64) ([]rowRange, bool) {
+	out := slices.Clone(ids.ranges)
+	grown := false
+	k := 0
+	for i, r := range ids.ranges {
+		at := func(row int64) model.TraceID {
+			j := k + int(row-r.from)
+			return model.TraceID(ids.fixed[j*16 : j*16+16])
+		}
+		// The trace at each end: does it hold a live row inside the range?
+		first, last := at(r.from), at(r.to-1)
+		headLive, tailLive := false, false
+		for row := r.from; row < r.to && at(row) == first; row++ {
+			headLive = headLive || live.has(row)
+		}
+		for row := r.to - 1; row >= r.from && at(row) == last; row-- {
+			tailLive = tailLive || live.has(row)
+		}
+		if headLive && r.from > 0 {
+			out[i].from, grown = max(r.from-4*traceMargin, 0), true
+		}
+		if tailLive && r.to < n {
+			out[i].to, grown = min(r.to+4*traceMargin, n), true
+		}
+		k += int(r.to - r.from)
+	}
+	if !grown {
+		return nil, false
+	}
+	return mergeRanges(out), true
 }
 
 // emitTop builds the matched spans of the top candidates and calls fn for
@@ -332,8 +421,9 @@ func (s *searcher) emitTop(ctx context.Context) error {
 const maxBuildRows = 4096
 
 // buildGap is the largest run of unmatched rows read through, rather than
-// sought over, when whole rows are built.
-const buildGap = 64
+// sought over, when whole rows are built; rows read through are skipped
+// without building their spans.
+const buildGap = 512
 
 // buildRows builds the spans of rows (sorted, relative to row group rgi)
 // and calls fn with each, in row order. It reads a batch of runs at a time,
@@ -360,13 +450,13 @@ func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func
 		if err != nil {
 			return err
 		}
-		err = s.sr.read(ctx, frg, batch, func(row int64, sp *model.Span) error {
-			if next < len(rows) && rows[next] == row {
+		wanted := func(row int64) bool {
+			for next < len(rows) && rows[next] < row {
 				next++
-				return fn(row, sp)
 			}
-			return nil
-		})
+			return next < len(rows) && rows[next] == row
+		}
+		err = s.sr.read(ctx, frg, batch, wanted, fn)
 		frg.release()
 		if err != nil {
 			return err

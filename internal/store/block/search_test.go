@@ -80,6 +80,12 @@ func searchCases(spans []model.Span) []struct {
 		{"generic span attr", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeSpan, "user.tier", filter.OpEq, str("gold"))}}},
 		{"rare request id", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeAny, "request.id", filter.OpEq, spans[len(spans)/3].Attributes[6].Value)}}},
 		{"request id absent", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeAny, "request.id", filter.OpNotEq, str("x"))}}},
+		{"empty route", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeSpan, "http.route", filter.OpEq, str(""))}}},
+		{"zero status code", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeAny, "http.response.status_code", filter.OpLt, i64(1))}}},
+		{"route as int", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeAny, "http.route", filter.OpEq, str("5"))}}},
+		{"route int compare", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeSpan, "http.route", filter.OpGe, i64(5))}}},
+		{"double attr", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeSpan, "ratio", filter.OpLt, model.DoubleValue(0.5))}}},
+		{"bytes attr", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeAny, "blob", filter.OpExists, model.Value{})}}},
 		{"missing key", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeSpan, "no.such.key", filter.OpEq, str("x"))}}},
 		{"missing key not eq", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeSpan, "no.such.key", filter.OpNotEq, str("x"))}, Limit: 3}},
 		{"resource attr", filter.Request{Conditions: []filter.Condition{cond(filter.ScopeResource, "host.name", filter.OpEq, str("bench-host-1"))}, Limit: 5}},
@@ -109,32 +115,53 @@ func TestSearch(t *testing.T) {
 	spans[30].Resource = &model.Resource{ServiceName: "service-9", Attributes: model.Attributes{{Key: "http.route", Value: model.StringValue("/api/v1/carts/{id}")}}}
 	spans[40].Attributes = spans[40].Attributes[3:]
 	spans[50].Resource = nil
+	spans[70].Attributes[1].Value = model.IntValue(5)     // a route that is no string: a generic entry
+	spans[90].Attributes[1].Value = model.StringValue("") // an empty route: a generic entry
+	spans[91].Attributes[2].Value = model.IntValue(0)     // a zero status code: a generic entry
+	spans[80].Attributes = append(spans[80].Attributes, model.Attribute{Key: "ratio", Value: model.DoubleValue(0.25)},
+		model.Attribute{Key: "blob", Value: model.Value{Type: model.ValueBytes, Str: "\x00\x01"}})
+	// The newest traces have equal start times: trace IDs order them.
+	for i := len(spans) - 40; i < len(spans); i++ {
+		spans[i].StartTimeUnixNano = spans[len(spans)-41].StartTimeUnixNano
+	}
 	sorted := sortedCopy(spans)
 	for _, rgs := range []int{0, 1000} {
 		b := writeOpen(t, newBucket(t), spans, WriteOptions{RowGroupSpans: rgs, DedicatedAttributes: []string{"user.tier"}})
 		for _, tc := range searchCases(sorted) {
-			t.Run(fmt.Sprintf("%s rg %d", tc.name, rgs), func(t *testing.T) {
+			for _, limit := range []int{-1, 1, 13} {
+				name := fmt.Sprintf("%s rg %d", tc.name, rgs)
 				req := tc.req
-				if err := req.Compile(); err != nil {
-					t.Fatal(err)
+				if limit >= 0 {
+					name, req.Limit = fmt.Sprintf("%s limit %d", name, limit), limit
 				}
-				want := expectSearch(&req, sorted)
-				var got []filter.Match
-				if err := b.Search(context.Background(), &req, func(m filter.Match) bool {
-					got = append(got, m)
-					return true
-				}); err != nil {
-					t.Fatal(err)
-				}
-				if len(got) != len(want) {
-					t.Fatalf("got %d traces, want %d", len(got), len(want))
-				}
-				for i := range want {
-					if !reflect.DeepEqual(got[i], want[i]) {
-						t.Fatalf("trace %d: got %s with %d spans, want %s with %d spans", i, got[i].TraceID, len(got[i].Spans), want[i].TraceID, len(want[i].Spans))
-					}
-				}
-			})
+				t.Run(name, func(t *testing.T) {
+					testSearch(t, b, req, sorted)
+				})
+			}
+		}
+	}
+}
+
+// testSearch compares b.Search with expectSearch.
+func testSearch(t *testing.T, b *Block, req filter.Request, sorted []model.Span) {
+	t.Helper()
+	if err := req.Compile(); err != nil {
+		t.Fatal(err)
+	}
+	want := expectSearch(&req, sorted)
+	var got []filter.Match
+	if err := b.Search(context.Background(), &req, func(m filter.Match) bool {
+		got = append(got, m)
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d traces, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("trace %d: got %s with %d spans, want %s with %d spans", i, got[i].TraceID, len(got[i].Spans), want[i].TraceID, len(want[i].Spans))
 		}
 	}
 }

@@ -36,9 +36,10 @@ func newSpanReader(cs *columnSet, extra []string) *spanReader {
 func (sr *spanReader) col(l leaf) *column { return &sr.cols[l.index] }
 
 // read decodes the rows in ranges (sorted, disjoint, relative to rg) and
-// calls fn with each row's index and span, in row order. The span is fn's
-// to keep.
-func (sr *spanReader) read(ctx context.Context, rg parquet.RowGroup, ranges []rowRange, fn func(row int64, s *model.Span) error) error {
+// calls fn with each row's index and span, in row order; rows for which
+// want (when not nil) is false are skipped without building their spans.
+// The span is fn's to keep.
+func (sr *spanReader) read(ctx context.Context, rg parquet.RowGroup, ranges []rowRange, want func(row int64) bool, fn func(row int64, s *model.Span) error) error {
 	var rows int64
 	for _, r := range ranges {
 		rows += r.to - r.from
@@ -71,6 +72,12 @@ func (sr *spanReader) read(ctx context.Context, rg parquet.RowGroup, ranges []ro
 		for row := r.from; row < r.to; row++ {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if want != nil && !want(row) {
+				for i := range sr.cols {
+					sr.cols[i].skipRow()
+				}
+				continue
 			}
 			var s model.Span
 			if err := sr.span(&s); err != nil {
@@ -329,12 +336,16 @@ func (sr *spanReader) attrList(g *attrLeaves, depth int, dst model.Attributes, d
 		case t < 0 || t > int32(model.ValueMap):
 			return nil, fmt.Errorf("attribute %q has unknown type %d", k, t)
 		case vt == model.ValueString || vt == model.ValueArray || vt == model.ValueMap:
-			if str.defined(slot) && str.val < len(str.ids) && str.kind == encoding.ByteArray {
-				v, has = model.Value{Type: vt, Str: str.str(str.val)}, true
+			// A null str is the empty string (the writer stores "" as null).
+			v, has = model.Value{Type: vt}, !str.defined(slot)
+			if !has && str.val < len(str.ids) && str.kind == encoding.ByteArray {
+				v.Str, has = str.str(str.val), true
 			}
 		case vt == model.ValueInt || vt == model.ValueBool:
-			if i64.defined(slot) && i64.val < len(i64.i64) && i64.kind == encoding.Int64 {
-				v, has = model.Value{Type: vt, Int: i64.i64[i64.val]}, true
+			// A null int is zero.
+			v, has = model.Value{Type: vt}, !i64.defined(slot)
+			if !has && i64.val < len(i64.i64) && i64.kind == encoding.Int64 {
+				v.Int, has = i64.i64[i64.val], true
 			}
 		case vt == model.ValueDouble:
 			if f64.defined(slot) && f64.val < len(f64.f64) && f64.kind == encoding.Double {

@@ -168,7 +168,7 @@ func sortOrder(spans []model.Span) []int {
 		}
 		runs = append(runs, traceRun{hi: hi, lo: lo, from: i, to: i + 1})
 	}
-	slices.SortStableFunc(runs, func(a, b traceRun) int {
+	slices.SortFunc(runs, func(a, b traceRun) int {
 		if c := cmp.Compare(a.hi, b.hi); c != 0 {
 			return c
 		}
@@ -247,7 +247,7 @@ func writerOptions(dedicated []string) ([]parquet.WriterOption, error) {
 		return nil, fmt.Errorf("encode dedicated keys: %w", err)
 	}
 	opts := []parquet.WriterOption{
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 		parquet.PageBufferSize(pageBufferSize),
 		parquet.DictionaryMaxBytes(dictionaryMaxBytes),
 		// Page bounds go to the page index, where searches read them; the
