@@ -167,7 +167,7 @@ func Default() Config {
 		Query: QueryConfig{JaegerPort: 16686, TempoPort: 3200, JaegerGRPCPort: 16685, DefaultLookback: Duration(48 * 3600e9), Timeout: Duration(30e9)},
 		Storage: StorageConfig{
 			WAL:        WALConfig{SegmentSize: 128 << 20},
-			Head:       HeadConfig{MaxBytes: 64 << 20, MaxAge: Duration(60e9)},
+			Head:       HeadConfig{MaxBytes: 48 << 20, MaxAge: Duration(60e9)},
 			Block:      BlockConfig{RowGroupSpans: 50_000},
 			Retention:  Duration(14 * 24 * 3600e9),
 			Compaction: CompactionConfig{Interval: Duration(30e9), Window: Duration(3600e9), MaxBlockSpans: 100_000},

@@ -109,10 +109,15 @@ type Store struct {
 	cutMu     sync.Mutex
 	cuttingMu sync.RWMutex
 	cutting   []*head.Head
-	blocks    *blockSet
-	pending   atomic.Int64
-	stop      chan struct{}
-	loopDone  chan struct{}
+	// cuttingBytes is the sum of the cutting heads' bytes: with the current
+	// head's, the span memory not yet in blocks, which Consume bounds.
+	cuttingBytes atomic.Int64
+	// cutNow asks the loop to cut the head before its next tick.
+	cutNow   chan struct{}
+	blocks   *blockSet
+	pending  atomic.Int64
+	stop     chan struct{}
+	loopDone chan struct{}
 
 	// maintMu serialises compaction, retention and the disk limit.
 	maintMu   sync.Mutex
@@ -141,6 +146,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		headSince: time.Now(),
 		blocks:    newBlockSet(),
 		stop:      make(chan struct{}),
+		cutNow:    make(chan struct{}, 1),
 		loopDone:  make(chan struct{}),
 		maintDone: make(chan struct{}),
 	}
@@ -202,9 +208,12 @@ func (s *Store) Consume(ctx context.Context, b model.Batch) error {
 		return &model.OverloadedError{Reason: "too many spans waiting to be written", RetryAfter: time.Second}
 	}
 	defer s.pending.Add(-size)
-	if hs := s.head.Stats(); hs.Bytes > 3*s.opts.HeadMaxBytes {
+	// Spans not yet in blocks are bounded to twice the head's size: the head
+	// being filled and the one being written. Beyond that, block writing is
+	// behind ingest and senders are asked to retry.
+	if unflushed := s.headBytes() + s.cuttingBytes.Load(); unflushed > 2*s.opts.HeadMaxBytes {
 		s.metrics.refused.Inc()
-		return &model.OverloadedError{Reason: "block writing is behind ingest", RetryAfter: 5 * time.Second}
+		return &model.OverloadedError{Reason: "block writing is behind ingest", RetryAfter: 2 * time.Second}
 	}
 	rec := appendRecord(make([]byte, 0, len(otlp)+len(b.Tenant)+8), b.Tenant, otlp)
 
@@ -222,9 +231,22 @@ func (s *Store) Consume(ctx context.Context, b model.Batch) error {
 	if err != nil {
 		return fmt.Errorf("write wal: %w", err)
 	}
+	if h.Stats().Bytes >= s.opts.HeadMaxBytes {
+		select {
+		case s.cutNow <- struct{}{}:
+		default:
+		}
+	}
 	s.metrics.spansStored.Add(float64(len(b.Spans)))
 	s.metrics.bytesStored.Add(float64(len(rec)))
 	return nil
+}
+
+// headBytes returns the current head's estimated span memory.
+func (s *Store) headBytes() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.head.Stats().Bytes
 }
 
 func (s *Store) loop() {
@@ -236,6 +258,7 @@ func (s *Store) loop() {
 		case <-s.stop:
 			return
 		case <-tick.C:
+		case <-s.cutNow:
 		}
 		s.mu.RLock()
 		st, since := s.head.Stats(), s.headSince
@@ -273,8 +296,10 @@ func (s *Store) CutHead(ctx context.Context) error {
 	}
 	s.head = head.New()
 	s.headSince = time.Now()
+	oldBytes := old.Stats().Bytes
 	s.cuttingMu.Lock()
 	s.cutting = append(s.cutting, old)
+	s.cuttingBytes.Add(oldBytes)
 	s.cuttingMu.Unlock()
 	s.mu.Unlock()
 
@@ -288,6 +313,7 @@ func (s *Store) CutHead(ctx context.Context) error {
 	}
 	s.cuttingMu.Lock()
 	s.cutting = slices.DeleteFunc(s.cutting, func(h *head.Head) bool { return h == old })
+	s.cuttingBytes.Add(-oldBytes)
 	s.cuttingMu.Unlock()
 	return nil
 }

@@ -84,7 +84,13 @@ func (h *Head) Append(tenant string, spans []model.Span) {
 		s := &spans[i]
 		tr := t.traces[s.TraceID]
 		if tr == nil {
-			tr = &trace{start: s.StartTimeUnixNano, end: s.EndTimeUnixNano}
+			// Batches usually hold a trace's spans together: size the
+			// trace's slice for the run that starts here.
+			run := 1
+			for run < len(spans)-i && spans[i+run].TraceID == s.TraceID {
+				run++
+			}
+			tr = &trace{spans: make([]model.Span, 0, run), start: s.StartTimeUnixNano, end: s.EndTimeUnixNano}
 			t.traces[s.TraceID] = tr
 		}
 		tr.spans = append(tr.spans, *s)
