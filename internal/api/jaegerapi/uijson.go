@@ -5,8 +5,8 @@ import (
 	"io"
 	"strconv"
 
-	"waymark/internal/api/jsonenc"
 	"waymark/internal/api/jaegerquery"
+	"waymark/internal/api/jsonenc"
 	"waymark/internal/model"
 )
 
