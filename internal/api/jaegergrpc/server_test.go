@@ -51,7 +51,7 @@ func serve(t *testing.T, q Querier, reg prometheus.Registerer) api_v2.QueryServi
 
 // listenAndServe serves q with Register on a loopback port until the test
 // ends and returns the address.
-func listenAndServe(t *testing.T, q Querier, reg prometheus.Registerer) string {
+func listenAndServe(t testing.TB, q Querier, reg prometheus.Registerer) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -65,7 +65,7 @@ func listenAndServe(t *testing.T, q Querier, reg prometheus.Registerer) string {
 }
 
 // dial connects to addr until the test ends.
-func dial(t *testing.T, addr string, opts ...grpc.DialOption) *grpc.ClientConn {
+func dial(t testing.TB, addr string, opts ...grpc.DialOption) *grpc.ClientConn {
 	t.Helper()
 	conn, err := grpc.NewClient(addr, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)...)
 	if err != nil {

@@ -29,7 +29,7 @@ import (
 
 // serveV3 serves q on a loopback port and returns an api_v3 client on a
 // connection with gRPC's default codec, as any api_v3 client has.
-func serveV3(t *testing.T, q Querier) apiv3pb.QueryServiceClient {
+func serveV3(t testing.TB, q Querier) apiv3pb.QueryServiceClient {
 	t.Helper()
 	return apiv3pb.NewQueryServiceClient(dial(t, listenAndServe(t, q, nil)))
 }
