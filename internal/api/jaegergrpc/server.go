@@ -23,8 +23,9 @@ import (
 	"waymark/internal/store/filter"
 )
 
-// Querier answers the reads behind the query service for one tenant at a
-// time. It must be safe for concurrent use. *query.Querier implements it.
+// Querier answers the reads behind the query services for one tenant at a
+// time. It must be safe for concurrent use. The service owns the slices it
+// returns and may reorder them. *query.Querier implements it.
 type Querier interface {
 	// FindTrace returns every span of the trace (any order), or an error
 	// wrapping query.ErrTraceNotFound. startUnixNano and endUnixNano hint
@@ -173,7 +174,8 @@ func invalid(format string, args ...any) error {
 	return status.Errorf(codes.InvalidArgument, format, args...)
 }
 
-// GetTrace streams the spans of one trace.
+// GetTrace streams the spans of one trace, adjusted as over HTTP (sorted
+// by start, exact repeats dropped) unless raw_traces is set.
 func (s *server) GetTrace(req *api_v2.GetTraceRequest, stream api_v2.QueryService_GetTraceServer) error {
 	return s.call(stream.Context(), "GetTrace", func(ctx context.Context, tenant string) error {
 		id := traceIDFromJaeger(req.TraceID)
@@ -183,6 +185,9 @@ func (s *server) GetTrace(req *api_v2.GetTraceRequest, stream api_v2.QueryServic
 		spans, err := jaegerquery.FindTrace(ctx, s.q, tenant, id, unixNano(req.StartTime), unixNano(req.EndTime))
 		if err != nil {
 			return err
+		}
+		if !req.RawTraces {
+			spans = jaegerquery.Adjust(spans)
 		}
 		return sendTrace(stream.Send, spans)
 	})
@@ -195,7 +200,8 @@ func (s *server) ArchiveTrace(ctx context.Context, _ *api_v2.ArchiveTraceRequest
 	})
 }
 
-// FindTraces streams the traces matching the query, newest first.
+// FindTraces streams the traces matching the query, newest first, each
+// adjusted unless raw_traces is set.
 func (s *server) FindTraces(req *api_v2.FindTracesRequest, stream api_v2.QueryService_FindTracesServer) error {
 	return s.call(stream.Context(), "FindTraces", func(ctx context.Context, tenant string) error {
 		freq, err := searchRequest(req.GetQuery())
@@ -207,6 +213,9 @@ func (s *server) FindTraces(req *api_v2.FindTracesRequest, stream api_v2.QuerySe
 			return fmt.Errorf("search traces: %w", err)
 		}
 		for _, spans := range traces {
+			if !req.GetQuery().GetRawTraces() {
+				spans = jaegerquery.Adjust(spans)
+			}
 			if err := sendTrace(stream.Send, spans); err != nil {
 				return err
 			}
