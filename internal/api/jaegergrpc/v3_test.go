@@ -618,6 +618,7 @@ func TestOTLPChunks(t *testing.T) {
 		{"fits", a, 1 << 20, 1},
 		{"one span per chunk", a, 300, 4},
 		{"oversized span alone", append(slices.Clone(a), huge), 1000, 5},
+		{"larger spans after the sample are halved into place", skewed(huge, 300, 50), 20_000, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -639,11 +640,23 @@ func TestOTLPChunks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if chunks != tt.chunks || len(got) != len(tt.spans) {
+			if (tt.chunks >= 0 && chunks != tt.chunks) || len(got) != len(tt.spans) {
 				t.Errorf("%d spans in %d chunks, want %d in %d", len(got), chunks, len(tt.spans), tt.chunks)
 			}
 		})
 	}
+}
+
+// skewed returns small spans followed by large copies of big, all with
+// distinct span IDs.
+func skewed(big model.Span, small, large int) []model.Span {
+	out := bigTrace(small)
+	for i := range large {
+		s := big
+		s.SpanID = model.SpanID{2, 0, 0, 0, 0, 0, byte(i >> 8), byte(i)}
+		out = append(out, s)
+	}
+	return out
 }
 
 func TestV3Errors(t *testing.T) {
