@@ -12,7 +12,8 @@
 // code, whatever the server's codec. api_v3 streams OTLP TracesData
 // (generated code in apiv3pb), encoded by pdata and cut so that no message
 // exceeds 2 MiB, half of gRPC's default receive limit: a trace of any size
-// arrives complete. api_v3 follows the HTTP /api/v3 routes: the same search
+// arrives complete (only a single span above the limit travels alone in a
+// larger message). api_v3 follows the HTTP /api/v3 routes: the same search
 // mapping (package jaegerquery), required start_time_min/max, traces
 // adjusted unless raw_traces, NotFound "No traces found" for an empty
 // FindTraces. Its structured filter and FindSpans are refused, not
