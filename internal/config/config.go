@@ -79,8 +79,8 @@ type QueryConfig struct {
 	JaegerPort int `yaml:"jaeger_port"`
 	// TempoPort serves the Tempo API (0 disables it).
 	TempoPort int `yaml:"tempo_port"`
-	// JaegerGRPCPort serves Jaeger's gRPC query service, api_v2 (0
-	// disables it).
+	// JaegerGRPCPort serves Jaeger's gRPC query services, api_v2 and
+	// api_v3 (0 disables it).
 	JaegerGRPCPort int `yaml:"jaeger_grpc_port"`
 	// DefaultLookback is the search window when a request gives no time range.
 	DefaultLookback Duration `yaml:"default_lookback"`

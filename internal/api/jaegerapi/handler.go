@@ -2,8 +2,6 @@ package jaegerapi
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -11,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"waymark/internal/api/apihttp"
+	"waymark/internal/api/jaegerquery"
 	"waymark/internal/model"
 	"waymark/internal/query"
 	"waymark/internal/store/filter"
@@ -156,18 +155,8 @@ func (h *handler) logUnits(ctx context.Context, route string, mm []unitMismatch)
 	}
 }
 
-// findTrace looks a trace up with time hints and, when the hinted lookup
-// finds nothing, again without them: clients send hints in wrong units.
+// findTrace looks a trace up, retrying without the time hints when the
+// hinted lookup finds nothing.
 func (h *handler) findTrace(ctx context.Context, tenant string, id model.TraceID, start, end uint64) ([]model.Span, error) {
-	spans, err := h.q.FindTrace(ctx, tenant, id, start, end)
-	if (start != 0 || end != 0) && (errors.Is(err, query.ErrTraceNotFound) || (err == nil && len(spans) == 0)) {
-		spans, err = h.q.FindTrace(ctx, tenant, id, 0, 0)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find trace %s: %w", id, err)
-	}
-	if len(spans) == 0 {
-		return nil, fmt.Errorf("find trace %s: %w", id, query.ErrTraceNotFound)
-	}
-	return spans, nil
+	return jaegerquery.FindTrace(ctx, h.q, tenant, id, start, end)
 }

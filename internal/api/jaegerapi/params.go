@@ -7,18 +7,17 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"waymark/internal/api/jaegerquery"
 	"waymark/internal/model"
 	"waymark/internal/store/filter"
 )
 
 // Defaults and bounds of Jaeger's /api/traces and /api/dependencies.
 const (
-	defaultSearchLimit    = 100
 	defaultSearchLookback = 48 * time.Hour
 	defaultDepsLookback   = 24 * time.Hour
 	maxTraceIDsPerRequest = 1000
@@ -158,65 +157,6 @@ func parseLimit(name, s string, def int) (int, error) {
 	return int(n), nil
 }
 
-// searchFields are the parts of a Jaeger search that become conditions on
-// one span.
-type searchFields struct {
-	service, operation string
-	tags               map[string]string
-	minNanos, maxNanos uint64
-	minName, maxName   string
-}
-
-// request builds the filter request of f; the caller sets times and limit.
-func (f *searchFields) request() (filter.Request, error) {
-	var req filter.Request
-	if f.maxNanos != 0 && f.maxNanos < f.minNanos {
-		return req, fmt.Errorf("invalid parameter: '%s' should be greater than '%s'", f.maxName, f.minName)
-	}
-	req.MinDurationNano, req.MaxDurationNano = f.minNanos, f.maxNanos
-	if f.service != "" {
-		req.Conditions = append(req.Conditions, filter.Condition{Scope: filter.ScopeResource, Key: "service.name", Op: filter.OpEq, Value: model.StringValue(f.service)})
-	}
-	if f.operation != "" {
-		req.Conditions = append(req.Conditions, filter.Condition{Scope: filter.ScopeIntrinsic, Key: filter.IntrinsicName, Op: filter.OpEq, Value: model.StringValue(f.operation)})
-	}
-	keys := make([]string, 0, len(f.tags))
-	for k := range f.tags {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		req.Conditions = append(req.Conditions, tagCondition(k, f.tags[k]))
-	}
-	return req, nil
-}
-
-// tagCondition turns a Jaeger tag filter into a condition. The tags Waymark
-// derives from span fields (error, span.kind, otel.status_code,
-// otel.status_description) match those fields; any other key matches a span
-// attribute, or else a resource attribute, by text.
-func tagCondition(key, value string) filter.Condition {
-	intrinsic := func(k string, op filter.Op, v string) filter.Condition {
-		return filter.Condition{Scope: filter.ScopeIntrinsic, Key: k, Op: op, Value: model.StringValue(v)}
-	}
-	switch key {
-	case tagError:
-		if b, err := strconv.ParseBool(value); err == nil {
-			if b {
-				return intrinsic(filter.IntrinsicStatus, filter.OpEq, model.StatusError.String())
-			}
-			return intrinsic(filter.IntrinsicStatus, filter.OpNotEq, model.StatusError.String())
-		}
-	case tagSpanKind:
-		return intrinsic(filter.IntrinsicKind, filter.OpEq, strings.ToLower(value))
-	case tagStatusCode:
-		return intrinsic(filter.IntrinsicStatus, filter.OpEq, strings.ToLower(value))
-	case tagStatusDescription:
-		return intrinsic(filter.IntrinsicStatusMessage, filter.OpEq, value)
-	}
-	return filter.Condition{Scope: filter.ScopeAny, Key: key, Op: filter.OpEq, Value: model.StringValue(value)}
-}
-
 // parseJSONTags merges a JSON object of tag filters into tags. Values may be
 // strings, numbers or bools; they are compared as text.
 func parseJSONTags(name, s string, tags map[string]string) error {
@@ -284,35 +224,35 @@ func parseSearchParams(q url.Values, now time.Time) (searchParams, error) {
 	if start.nanos > end.nanos {
 		return p, errors.New("invalid parameter: start time must be before end time")
 	}
-	f := searchFields{
-		service:   q.Get("service"),
-		operation: q.Get("operation"),
-		tags:      make(map[string]string),
-		minName:   "minDuration",
-		maxName:   "maxDuration",
+	f := jaegerquery.Search{
+		Service:   q.Get("service"),
+		Operation: q.Get("operation"),
+		Tags:      make(map[string]string),
+		MinName:   "minDuration",
+		MaxName:   "maxDuration",
 	}
 	for _, t := range q["tag"] {
 		k, v, ok := strings.Cut(t, ":")
 		if !ok {
 			return p, paramError("tag", fmt.Errorf("expecting key:value, got %q", t))
 		}
-		f.tags[k] = v
+		f.Tags[k] = v
 	}
 	for _, t := range q["tags"] {
-		if err := parseJSONTags("tags", t, f.tags); err != nil {
+		if err := parseJSONTags("tags", t, f.Tags); err != nil {
 			return p, err
 		}
 	}
-	if f.minNanos, err = parseDurationParam("minDuration", q.Get("minDuration")); err != nil {
+	if f.MinDurationNano, err = parseDurationParam("minDuration", q.Get("minDuration")); err != nil {
 		return p, err
 	}
-	if f.maxNanos, err = parseDurationParam("maxDuration", q.Get("maxDuration")); err != nil {
+	if f.MaxDurationNano, err = parseDurationParam("maxDuration", q.Get("maxDuration")); err != nil {
 		return p, err
 	}
-	if p.req, err = f.request(); err != nil {
+	if p.req, err = f.Request(); err != nil {
 		return p, err
 	}
-	if p.req.Limit, err = parseLimit("limit", q.Get("limit"), defaultSearchLimit); err != nil {
+	if p.req.Limit, err = parseLimit("limit", q.Get("limit"), jaegerquery.DefaultLimit); err != nil {
 		return p, err
 	}
 	p.req.StartUnixNano, p.req.EndUnixNano = start.nanos, end.nanos

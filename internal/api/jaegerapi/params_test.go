@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"waymark/internal/model"
-	"waymark/internal/store/filter"
 )
 
 func TestParseEpochDetectsUnit(t *testing.T) {
@@ -88,28 +87,6 @@ func TestParseRFC3339(t *testing.T) {
 	}
 }
 
-func TestTagCondition(t *testing.T) {
-	tests := []struct {
-		key, value string
-		want       filter.Condition
-	}{
-		{"error", "true", filter.Condition{Scope: filter.ScopeIntrinsic, Key: "status", Op: filter.OpEq, Value: model.StringValue("error")}},
-		{"error", "false", filter.Condition{Scope: filter.ScopeIntrinsic, Key: "status", Op: filter.OpNotEq, Value: model.StringValue("error")}},
-		{"error", "oops", filter.Condition{Scope: filter.ScopeAny, Key: "error", Op: filter.OpEq, Value: model.StringValue("oops")}},
-		{"span.kind", "Server", filter.Condition{Scope: filter.ScopeIntrinsic, Key: "kind", Op: filter.OpEq, Value: model.StringValue("server")}},
-		{"otel.status_code", "OK", filter.Condition{Scope: filter.ScopeIntrinsic, Key: "status", Op: filter.OpEq, Value: model.StringValue("ok")}},
-		{"otel.status_description", "Bad", filter.Condition{Scope: filter.ScopeIntrinsic, Key: "statusMessage", Op: filter.OpEq, Value: model.StringValue("Bad")}},
-		{"http.route", "/a:b", filter.Condition{Scope: filter.ScopeAny, Key: "http.route", Op: filter.OpEq, Value: model.StringValue("/a:b")}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
-			if got := tagCondition(tc.key, tc.value); got.Scope != tc.want.Scope || got.Key != tc.want.Key || got.Op != tc.want.Op || got.Value != tc.want.Value {
-				t.Errorf("got %+v, want %+v", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestParseSearchParamsTagsMerge(t *testing.T) {
 	q, err := url.ParseQuery("tag=a:1&tag=url:http://x:80/y&tags=" + url.QueryEscape(`{"a":"2","b":true}`))
 	if err != nil {
@@ -126,28 +103,6 @@ func TestParseSearchParamsTagsMerge(t *testing.T) {
 	// JSON tags override tag=, as in Jaeger; a value keeps its colons.
 	if len(got) != 3 || got["a"] != "2" || got["b"] != "true" || got["url"] != "http://x:80/y" {
 		t.Errorf("conditions %v", got)
-	}
-}
-
-func TestAdjustSortsAndDropsRepeats(t *testing.T) {
-	spans := fixtureTrace()
-	spans = append(spans, spans[0])
-	spans[1], spans[3] = spans[3], spans[1]
-	got := adjust(spans)
-	if len(got) != 3 {
-		t.Fatalf("%d spans, want 3", len(got))
-	}
-	for i := 1; i < len(got); i++ {
-		if got[i].StartTimeUnixNano < got[i-1].StartTimeUnixNano {
-			t.Errorf("span %d starts before span %d", i, i-1)
-		}
-	}
-	// A span sharing an ID but differing in content is kept.
-	other := fixtureTrace()
-	other = append(other, other[0])
-	other[3].Name = "retried"
-	if got := adjust(other); len(got) != 4 {
-		t.Errorf("%d spans, want 4: a differing span is not a repeat", len(got))
 	}
 }
 

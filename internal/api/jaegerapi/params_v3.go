@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"time"
 
+	"waymark/internal/api/jaegerquery"
 	"waymark/internal/store/filter"
 )
 
@@ -89,29 +90,29 @@ func parseV3SearchParams(q url.Values) (v3SearchParams, error) {
 	if start > end {
 		return p, errors.New("invalid parameter: start time must be before end time")
 	}
-	f := searchFields{tags: make(map[string]string)}
-	_, f.service = getParam(q, "query.serviceName", "query.service_name")
-	_, f.operation = getParam(q, "query.operationName", "query.operation_name")
+	f := jaegerquery.Search{Tags: make(map[string]string)}
+	_, f.Service = getParam(q, "query.serviceName", "query.service_name")
+	_, f.Operation = getParam(q, "query.operationName", "query.operation_name")
 	if n, v := getParam(q, "query.attributes"); v != "" {
-		if err := parseJSONTags(n, v, f.tags); err != nil {
+		if err := parseJSONTags(n, v, f.Tags); err != nil {
 			return p, err
 		}
 	}
 	var v string
-	f.minName, v = getParam(q, "query.durationMin", "query.duration_min")
-	if f.minNanos, err = parseDurationParam(f.minName, v); err != nil {
+	f.MinName, v = getParam(q, "query.durationMin", "query.duration_min")
+	if f.MinDurationNano, err = parseDurationParam(f.MinName, v); err != nil {
 		return p, err
 	}
-	f.maxName, v = getParam(q, "query.durationMax", "query.duration_max")
-	if f.maxNanos, err = parseDurationParam(f.maxName, v); err != nil {
+	f.MaxName, v = getParam(q, "query.durationMax", "query.duration_max")
+	if f.MaxDurationNano, err = parseDurationParam(f.MaxName, v); err != nil {
 		return p, err
 	}
-	if p.req, err = f.request(); err != nil {
+	if p.req, err = f.Request(); err != nil {
 		return p, err
 	}
 	p.req.StartUnixNano, p.req.EndUnixNano = start, end
 	n, v := getParam(q, "query.searchDepth", "query.search_depth", "query.numTraces", "query.num_traces")
-	if p.req.Limit, err = parseLimit(n, v, defaultSearchLimit); err != nil {
+	if p.req.Limit, err = parseLimit(n, v, jaegerquery.DefaultLimit); err != nil {
 		return p, err
 	}
 	n, v = getParam(q, "query.rawTraces", "query.raw_traces")

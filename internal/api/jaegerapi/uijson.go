@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 
+	"waymark/internal/api/jaegerquery"
 	"waymark/internal/api/jsonenc"
 	"waymark/internal/model"
 )
@@ -122,7 +123,7 @@ func (e *uiEncoder) appendTraces(dst []byte, traces [][]model.Span, raw bool) []
 			dst = append(dst, ',')
 		}
 		if !raw {
-			spans = adjust(spans)
+			spans = jaegerquery.Adjust(spans)
 		}
 		dst = e.appendTrace(dst, spans)
 		if e.outErr != nil {

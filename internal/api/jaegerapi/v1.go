@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"waymark/internal/api/apihttp"
+	"waymark/internal/api/jaegerquery"
 	"waymark/internal/model"
 	"waymark/internal/query"
 )
@@ -78,11 +79,8 @@ func parseKind(name, s string) (model.SpanKind, bool, error) {
 	return k, true, nil
 }
 
-// operation is one entry of GET /api/operations and /api/v3/operations.
-type operation struct {
-	Name     string `json:"name"`
-	SpanKind string `json:"spanKind"`
-}
+// operation is one entry of GET /api/operations.
+type operation = jaegerquery.Operation
 
 // operations serves GET /api/operations?service=&spanKind=: data is
 // [{"name","spanKind"}], an unspecified kind written as "".

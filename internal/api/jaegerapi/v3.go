@@ -1,15 +1,14 @@
 package jaegerapi
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"waymark/internal/api/apihttp"
+	"waymark/internal/api/jaegerquery"
 	"waymark/internal/model"
 )
 
@@ -39,30 +38,13 @@ func (h *handler) v3Operations(w http.ResponseWriter, r *http.Request, tenant st
 	if err != nil {
 		return err
 	}
-	if kind == model.KindUnspecified {
-		kind = model.KindInternal
-	}
 	ops, err := h.serviceOps(r, tenant, service)
 	if err != nil {
 		return err
 	}
-	out := make([]operation, 0, len(ops))
-	for _, op := range ops {
-		k := op.Kind
-		if k == model.KindUnspecified {
-			k = model.KindInternal
-		}
-		if filtered && k != kind {
-			continue
-		}
-		o := operation{Name: op.Name, SpanKind: k.String()}
-		if n := len(out); n > 0 && out[n-1] == o {
-			continue
-		}
-		out = append(out, o)
-	}
+	out := jaegerquery.V3Operations(ops, kind, filtered)
 	writeJSON(w, http.StatusOK, marshal(struct {
-		Operations []operation `json:"operations"`
+		Operations []jaegerquery.Operation `json:"operations"`
 	}{out}))
 	return nil
 }
@@ -130,9 +112,9 @@ func appendOTLPResult(dst []byte, traces [][]model.Span, raw bool) ([]byte, erro
 	td := ptrace.NewTraces()
 	for _, spans := range traces {
 		if !raw {
-			spans = adjust(spans)
+			spans = jaegerquery.Adjust(spans)
 		}
-		model.AppendToTraces(td, groupByScope(spans))
+		model.AppendToTraces(td, jaegerquery.GroupByScope(spans))
 	}
 	var m ptrace.JSONMarshaler
 	b, err := m.MarshalTraces(td)
@@ -152,95 +134,17 @@ func (h *handler) v3Summaries(w http.ResponseWriter, r *http.Request, tenant str
 	if err != nil {
 		return err
 	}
-	out := make([]traceSummary, 0, len(traces))
+	out := make([]jaegerquery.Summary, 0, len(traces))
 	for _, spans := range traces {
 		if !raw {
-			spans = adjust(spans)
+			spans = jaegerquery.Adjust(spans)
 		}
 		if len(spans) > 0 {
-			out = append(out, summarize(spans))
+			out = append(out, jaegerquery.Summarize(spans))
 		}
 	}
 	writeJSON(w, http.StatusOK, marshal(struct {
-		Summaries []traceSummary `json:"summaries"`
+		Summaries []jaegerquery.Summary `json:"summaries"`
 	}{out}))
 	return nil
-}
-
-// traceSummary is one entry of /api/v3/trace-summaries. Nanosecond times
-// are decimal strings, as in OTLP JSON.
-type traceSummary struct {
-	TraceID              string           `json:"traceId"`
-	RootServiceName      string           `json:"rootServiceName"`
-	RootOperationName    string           `json:"rootOperationName"`
-	MinStartTimeUnixNano uint64           `json:"minStartTimeUnixNano,string"`
-	MaxEndTimeUnixNano   uint64           `json:"maxEndTimeUnixNano,string"`
-	SpanCount            int              `json:"spanCount"`
-	ErrorSpanCount       int              `json:"errorSpanCount"`
-	OrphanSpanCount      int              `json:"orphanSpanCount"`
-	Services             []serviceSummary `json:"services"`
-}
-
-// serviceSummary counts one service's spans in a trace summary.
-type serviceSummary struct {
-	Name           string `json:"name"`
-	SpanCount      int    `json:"spanCount"`
-	ErrorSpanCount int    `json:"errorSpanCount"`
-}
-
-// summarize describes a non-empty trace. Its root is the earliest span
-// without a parent; failing that the earliest orphan (a span whose parent is
-// not in the trace); failing that the earliest span. Errors are spans with
-// status error. Services are sorted by name.
-func summarize(spans []model.Span) traceSummary {
-	present := make(map[model.SpanID]struct{}, len(spans))
-	for i := range spans {
-		present[spans[i].SpanID] = struct{}{}
-	}
-	sum := traceSummary{TraceID: spans[0].TraceID.String(), SpanCount: len(spans)}
-	services := make(map[string]*serviceSummary)
-	const (
-		rankNone = iota
-		rankAny
-		rankOrphan
-		rankRoot
-	)
-	var root *model.Span
-	rootRank := rankNone
-	for i := range spans {
-		s := &spans[i]
-		if i == 0 || s.StartTimeUnixNano < sum.MinStartTimeUnixNano {
-			sum.MinStartTimeUnixNano = s.StartTimeUnixNano
-		}
-		sum.MaxEndTimeUnixNano = max(sum.MaxEndTimeUnixNano, s.EndTimeUnixNano)
-		rank := rankAny
-		switch _, ok := present[s.ParentSpanID]; {
-		case s.IsRoot():
-			rank = rankRoot
-		case !ok:
-			rank = rankOrphan
-			sum.OrphanSpanCount++
-		}
-		if rank > rootRank || (rank == rootRank && s.StartTimeUnixNano < root.StartTimeUnixNano) {
-			root, rootRank = s, rank
-		}
-		name := s.ServiceName()
-		svc := services[name]
-		if svc == nil {
-			svc = &serviceSummary{Name: name}
-			services[name] = svc
-		}
-		svc.SpanCount++
-		if s.StatusCode == model.StatusError {
-			svc.ErrorSpanCount++
-			sum.ErrorSpanCount++
-		}
-	}
-	sum.RootServiceName, sum.RootOperationName = root.ServiceName(), root.Name
-	sum.Services = make([]serviceSummary, 0, len(services))
-	for _, svc := range services {
-		sum.Services = append(sum.Services, *svc)
-	}
-	slices.SortFunc(sum.Services, func(a, b serviceSummary) int { return cmp.Compare(a.Name, b.Name) })
-	return sum
 }

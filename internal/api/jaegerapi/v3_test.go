@@ -1,12 +1,9 @@
 package jaegerapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"testing"
-
-	"waymark/internal/model"
 )
 
 // The fixture trace starts at 2023-11-14T22:13:20Z, the other trace an hour
@@ -127,62 +124,4 @@ func TestV3TraceIsOTLPJSON(t *testing.T) {
 		"result.resourceSpans.1.scopeSpans.0.spans.0.links.0.traceId":    `"00000000000000000000000000000abc"`,
 		"result.resourceSpans.2.scopeSpans.0.spans.0.status.code":        `1`,
 	})
-}
-
-func TestGroupByScope(t *testing.T) {
-	r1, r2 := &model.Resource{ServiceName: "a"}, &model.Resource{ServiceName: "b"}
-	s1, s2 := &model.Scope{Name: "x"}, &model.Scope{Name: "y"}
-	spans := []model.Span{
-		{Name: "1", Resource: r1, Scope: s1},
-		{Name: "2", Resource: r2, Scope: s1},
-		{Name: "3", Resource: r1, Scope: s2},
-		{Name: "4", Resource: r1, Scope: s1},
-		{Name: "5", Resource: r2, Scope: s1},
-	}
-	var names string
-	for _, s := range groupByScope(spans) {
-		names += s.Name
-	}
-	if names != "14325" {
-		t.Errorf("order %s, want 14325 (by resource, then scope, stable)", names)
-	}
-	td := model.TracesFromSpans(groupByScope(spans))
-	if n := td.ResourceSpans().Len(); n != 2 {
-		t.Errorf("%d ResourceSpans, want 2", n)
-	}
-}
-
-func TestSummarizeRootChoice(t *testing.T) {
-	tid := mustTraceID("1")
-	res := func(name string) *model.Resource { return &model.Resource{ServiceName: name} }
-	tests := []struct {
-		name     string
-		spans    []model.Span
-		wantRoot string
-		orphans  int
-	}{
-		{name: "earliest parentless span", wantRoot: "root", spans: []model.Span{
-			{TraceID: tid, SpanID: mustSpanID("2"), ParentSpanID: mustSpanID("1"), Name: "child", StartTimeUnixNano: 1, Resource: res("b")},
-			{TraceID: tid, SpanID: mustSpanID("1"), Name: "root", StartTimeUnixNano: 5, Resource: res("a")},
-			{TraceID: tid, SpanID: mustSpanID("3"), Name: "late root", StartTimeUnixNano: 9, Resource: res("a")},
-		}},
-		{name: "earliest orphan without a root", wantRoot: "early", orphans: 2, spans: []model.Span{
-			{TraceID: tid, SpanID: mustSpanID("2"), ParentSpanID: mustSpanID("9"), Name: "late", StartTimeUnixNano: 7, Resource: res("b")},
-			{TraceID: tid, SpanID: mustSpanID("3"), ParentSpanID: mustSpanID("8"), Name: "early", StartTimeUnixNano: 3, Resource: res("b")},
-			{TraceID: tid, SpanID: mustSpanID("4"), ParentSpanID: mustSpanID("3"), Name: "inner", StartTimeUnixNano: 1, Resource: res("b")},
-		}},
-		{name: "earliest span of a cycle", wantRoot: "b", spans: []model.Span{
-			{TraceID: tid, SpanID: mustSpanID("1"), ParentSpanID: mustSpanID("2"), Name: "a", StartTimeUnixNano: 4},
-			{TraceID: tid, SpanID: mustSpanID("2"), ParentSpanID: mustSpanID("1"), Name: "b", StartTimeUnixNano: 2},
-		}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := summarize(tc.spans)
-			if s.RootOperationName != tc.wantRoot || s.OrphanSpanCount != tc.orphans {
-				b, _ := json.Marshal(s)
-				t.Errorf("summary %s, want root %q and %d orphans", b, tc.wantRoot, tc.orphans)
-			}
-		})
-	}
 }

@@ -17,13 +17,15 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"waymark/internal/api/jaegerquery"
 	"waymark/internal/model"
 	"waymark/internal/query"
 	"waymark/internal/store/filter"
 )
 
-// Querier answers the reads behind the query service for one tenant at a
-// time. It must be safe for concurrent use. *query.Querier implements it.
+// Querier answers the reads behind the query services for one tenant at a
+// time. It must be safe for concurrent use. The service owns the slices it
+// returns and may reorder them. *query.Querier implements it.
 type Querier interface {
 	// FindTrace returns every span of the trace (any order), or an error
 	// wrapping query.ErrTraceNotFound. startUnixNano and endUnixNano hint
@@ -58,7 +60,7 @@ type Options struct {
 const (
 	// DefaultNumTraces is the number of traces FindTraces returns when the
 	// request does not say (Jaeger's default).
-	DefaultNumTraces = 100
+	DefaultNumTraces = jaegerquery.DefaultLimit
 	// MaxNumTraces bounds the traces one FindTraces returns.
 	MaxNumTraces = 10_000
 	// maxSpansPerChunk is how many spans one streamed message carries, as
@@ -109,9 +111,20 @@ func (s *server) tenant(ctx context.Context) (string, error) {
 	return t, nil
 }
 
-// call runs one method for the call's tenant, turns its error into a gRPC
-// status, logs server faults and counts the call.
+// API versions, as the metrics label them.
+const (
+	apiV2 = "api_v2"
+	apiV3 = "api_v3"
+)
+
+// call runs one api_v2 method; see callAPI.
 func (s *server) call(ctx context.Context, method string, f func(ctx context.Context, tenant string) error) error {
+	return s.callAPI(ctx, apiV2, method, f)
+}
+
+// callAPI runs one method for the call's tenant, turns its error into a
+// gRPC status, logs server faults and counts the call.
+func (s *server) callAPI(ctx context.Context, api, method string, f func(ctx context.Context, tenant string) error) error {
 	start := time.Now()
 	if s.timeout > 0 {
 		var cancel context.CancelFunc
@@ -125,11 +138,11 @@ func (s *server) call(ctx context.Context, method string, f func(ctx context.Con
 	st := toStatus(err)
 	switch {
 	case st.Code() == codes.Internal && ctx.Err() == nil:
-		s.log.ErrorContext(ctx, "jaeger grpc query", "method", method, "tenant", tenant, "err", err)
+		s.log.ErrorContext(ctx, "jaeger grpc query", "api", api, "method", method, "tenant", tenant, "err", err)
 	case st.Code() == codes.Internal:
 		st = status.FromContextError(ctx.Err())
 	}
-	s.metrics.observe(method, st.Code(), time.Since(start))
+	s.metrics.observe(api, method, st.Code(), time.Since(start))
 	return st.Err()
 }
 
@@ -161,23 +174,20 @@ func invalid(format string, args ...any) error {
 	return status.Errorf(codes.InvalidArgument, format, args...)
 }
 
-// GetTrace streams the spans of one trace.
+// GetTrace streams the spans of one trace, adjusted as over HTTP (sorted
+// by start, exact repeats dropped) unless raw_traces is set.
 func (s *server) GetTrace(req *api_v2.GetTraceRequest, stream api_v2.QueryService_GetTraceServer) error {
 	return s.call(stream.Context(), "GetTrace", func(ctx context.Context, tenant string) error {
 		id := traceIDFromJaeger(req.TraceID)
 		if id.IsZero() {
 			return invalid("trace_id is required and must not be zero")
 		}
-		start, end := unixNano(req.StartTime), unixNano(req.EndTime)
-		spans, err := s.q.FindTrace(ctx, tenant, id, start, end)
-		if (start != 0 || end != 0) && errors.Is(err, query.ErrTraceNotFound) {
-			spans, err = s.q.FindTrace(ctx, tenant, id, 0, 0)
-		}
-		if err == nil && len(spans) == 0 {
-			err = query.ErrTraceNotFound
-		}
+		spans, err := jaegerquery.FindTrace(ctx, s.q, tenant, id, unixNano(req.StartTime), unixNano(req.EndTime))
 		if err != nil {
-			return fmt.Errorf("find trace %s: %w", id, err)
+			return err
+		}
+		if !req.RawTraces {
+			spans = jaegerquery.Adjust(spans)
 		}
 		return sendTrace(stream.Send, spans)
 	})
@@ -190,7 +200,8 @@ func (s *server) ArchiveTrace(ctx context.Context, _ *api_v2.ArchiveTraceRequest
 	})
 }
 
-// FindTraces streams the traces matching the query, newest first.
+// FindTraces streams the traces matching the query, newest first, each
+// adjusted unless raw_traces is set.
 func (s *server) FindTraces(req *api_v2.FindTracesRequest, stream api_v2.QueryService_FindTracesServer) error {
 	return s.call(stream.Context(), "FindTraces", func(ctx context.Context, tenant string) error {
 		freq, err := searchRequest(req.GetQuery())
@@ -202,6 +213,9 @@ func (s *server) FindTraces(req *api_v2.FindTracesRequest, stream api_v2.QuerySe
 			return fmt.Errorf("search traces: %w", err)
 		}
 		for _, spans := range traces {
+			if !req.GetQuery().GetRawTraces() {
+				spans = jaegerquery.Adjust(spans)
+			}
 			if err := sendTrace(stream.Send, spans); err != nil {
 				return err
 			}
@@ -210,53 +224,23 @@ func (s *server) FindTraces(req *api_v2.FindTracesRequest, stream api_v2.QuerySe
 	})
 }
 
-// searchRequest turns Jaeger's query parameters into a search.
+// searchRequest turns api_v2's query parameters into a search.
 func searchRequest(p *api_v2.TraceQueryParameters) (filter.Request, error) {
 	if p == nil {
 		return filter.Request{}, invalid("query is required")
 	}
-	req := filter.Request{
-		StartUnixNano: unixNano(p.StartTimeMin),
-		EndUnixNano:   unixNano(p.StartTimeMax),
-		Limit:         int(p.SearchDepth),
+	q := traceQuery{
+		service:     p.ServiceName,
+		operation:   p.OperationName,
+		tags:        p.Tags,
+		tagsName:    "tag",
+		startMin:    unixNano(p.StartTimeMin),
+		startMax:    unixNano(p.StartTimeMax),
+		durationMin: p.DurationMin,
+		durationMax: p.DurationMax,
+		searchDepth: p.SearchDepth,
 	}
-	if req.EndUnixNano != 0 && req.StartUnixNano > req.EndUnixNano {
-		return req, invalid("start_time_min %s is after start_time_max %s", p.StartTimeMin.Format(time.RFC3339Nano), p.StartTimeMax.Format(time.RFC3339Nano))
-	}
-	if p.DurationMin < 0 || p.DurationMax < 0 {
-		return req, invalid("durations must not be negative")
-	}
-	req.MinDurationNano, req.MaxDurationNano = uint64(p.DurationMin), uint64(p.DurationMax)
-	if req.MaxDurationNano != 0 && req.MinDurationNano > req.MaxDurationNano {
-		return req, invalid("duration_min %s is greater than duration_max %s", p.DurationMin, p.DurationMax)
-	}
-	switch {
-	case req.Limit < 0 || req.Limit > MaxNumTraces:
-		return req, invalid("search_depth must be between 0 and %d, got %d", MaxNumTraces, req.Limit)
-	case req.Limit == 0:
-		req.Limit = DefaultNumTraces
-	}
-	if p.ServiceName != "" {
-		req.Conditions = append(req.Conditions, filter.Condition{
-			Scope: filter.ScopeResource, Key: "service.name", Op: filter.OpEq, Value: model.StringValue(p.ServiceName)})
-	}
-	if p.OperationName != "" {
-		req.Conditions = append(req.Conditions, filter.Condition{
-			Scope: filter.ScopeIntrinsic, Key: filter.IntrinsicName, Op: filter.OpEq, Value: model.StringValue(p.OperationName)})
-	}
-	keys := make([]string, 0, len(p.Tags))
-	for k := range p.Tags {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if k == "" {
-			return req, invalid("tag keys must not be empty")
-		}
-		req.Conditions = append(req.Conditions, filter.Condition{
-			Scope: filter.ScopeAny, Key: k, Op: filter.OpEq, Value: model.StringValue(p.Tags[k])})
-	}
-	return req, nil
+	return q.request()
 }
 
 // GetServices lists the tenant's services.
@@ -395,13 +379,13 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "waymark_jaegergrpc_requests_total",
-			Help: "Calls to the Jaeger gRPC query service by method and gRPC status code.",
-		}, []string{"method", "code"}),
+			Help: "Calls to the Jaeger gRPC query services by API version, method and gRPC status code.",
+		}, []string{"api", "method", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "waymark_jaegergrpc_request_duration_seconds",
-			Help:    "Time to answer a Jaeger gRPC query call, by method.",
+			Help:    "Time to answer a Jaeger gRPC query call, by API version and method.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
-		}, []string{"method"}),
+		}, []string{"api", "method"}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.duration} {
 		if err := reg.Register(c); err != nil {
@@ -412,10 +396,10 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 	return m
 }
 
-func (m *metrics) observe(method string, code codes.Code, d time.Duration) {
+func (m *metrics) observe(api, method string, code codes.Code, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.requests.WithLabelValues(method, code.String()).Inc()
-	m.duration.WithLabelValues(method).Observe(d.Seconds())
+	m.requests.WithLabelValues(api, method, code.String()).Inc()
+	m.duration.WithLabelValues(api, method).Observe(d.Seconds())
 }

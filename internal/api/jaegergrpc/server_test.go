@@ -27,17 +27,31 @@ import (
 // returns a client.
 func startServer(t *testing.T, reg prometheus.Registerer) (api_v2.QueryServiceClient, *apitest.MemQuerier) {
 	t.Helper()
+	mq := fixtureQuerier()
+	return serve(t, mq, reg), mq
+}
+
+// fixtureQuerier returns a MemQuerier holding traces A and B for the
+// default tenant and B alone for tenant "other".
+func fixtureQuerier() *apitest.MemQuerier {
 	mq := apitest.NewMemQuerier()
 	a, b := apitest.Fixture()
 	mq.Add(model.DefaultTenant, a...)
 	mq.Add(model.DefaultTenant, b...)
 	_, b2 := apitest.Fixture()
 	mq.Add("other", b2...)
-	return serve(t, mq, reg), mq
+	return mq
 }
 
-// serve serves q on a loopback port and returns a client.
+// serve serves q on a loopback port and returns an api_v2 client.
 func serve(t *testing.T, q Querier, reg prometheus.Registerer) api_v2.QueryServiceClient {
+	t.Helper()
+	return api_v2.NewQueryServiceClient(dial(t, listenAndServe(t, q, reg), grpc.WithDefaultCallOptions(CallOption())))
+}
+
+// listenAndServe serves q with Register on a loopback port until the test
+// ends and returns the address.
+func listenAndServe(t testing.TB, q Querier, reg prometheus.Registerer) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -47,12 +61,18 @@ func serve(t *testing.T, q Querier, reg prometheus.Registerer) api_v2.QueryServi
 	Register(s, q, Options{Registerer: reg})
 	go func() { _ = s.Serve(l) }()
 	t.Cleanup(s.Stop)
-	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithDefaultCallOptions(CallOption()))
+	return l.Addr().String()
+}
+
+// dial connects to addr until the test ends.
+func dial(t testing.TB, addr string, opts ...grpc.DialOption) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return api_v2.NewQueryServiceClient(conn)
+	return conn
 }
 
 func withTenant(tenant string) context.Context {

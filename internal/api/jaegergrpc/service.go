@@ -8,6 +8,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"waymark/internal/api/jaegergrpc/apiv3pb"
 )
 
 // serviceName is the gRPC name of the query service.
@@ -71,7 +73,7 @@ func unary[Req any, PReq interface {
 	handle := func(ctx context.Context, in any) (any, error) {
 		req := PReq(new(Req))
 		if err := decode(in.(*rawMessage), req, method); err != nil {
-			s.metrics.observe(method, codes.InvalidArgument, 0)
+			s.metrics.observe(apiV2, method, codes.InvalidArgument, 0)
 			return nil, err
 		}
 		reply, err := call(s, ctx, req)
@@ -123,7 +125,7 @@ func streaming[Req any, PReq interface {
 			}
 			req := PReq(new(Req))
 			if err := decode(in, req, method); err != nil {
-				s.metrics.observe(method, codes.InvalidArgument, 0)
+				s.metrics.observe(apiV2, method, codes.InvalidArgument, 0)
 				return err
 			}
 			return call(s, req, chunkStream{stream})
@@ -131,9 +133,11 @@ func streaming[Req any, PReq interface {
 	}
 }
 
-// Register registers jaeger.api_v2.QueryService on s. Any gRPC server
-// serves it: requests and replies are encoded with the generated api_v2
-// code, not with the server's codec.
+// Register registers jaeger.api_v2.QueryService and
+// jaeger.api_v3.QueryService on s; they share opts, the tenant rules and
+// the metrics. Any gRPC server serves api_v2: its requests and replies are
+// encoded with the generated api_v2 code, not with the server's codec.
+// api_v3 uses the standard protobuf codec, gRPC's default.
 func Register(s grpc.ServiceRegistrar, q Querier, opts Options) {
 	srv := newServer(q, opts)
 	s.RegisterService(&grpc.ServiceDesc{
@@ -151,4 +155,5 @@ func Register(s grpc.ServiceRegistrar, q Querier, opts Options) {
 		},
 		Metadata: "query.proto",
 	}, srv)
+	apiv3pb.RegisterQueryServiceServer(s, &v3Server{s: srv})
 }
