@@ -54,12 +54,16 @@ export class Timeline {
   refresh() {
     const { spans } = this.ctx.trace;
     const { collapsed } = this.ctx;
-    const rows = [];
-    for (let k = 0; k < spans.length; k++) {
-      const sp = spans[k];
-      rows.push(sp);
-      if (collapsed.has(sp.id)) k += sp.descendants;
+    let rows = spans;
+    if (collapsed.size) {
+      rows = [];
+      for (let k = 0; k < spans.length; k++) {
+        const sp = spans[k];
+        rows.push(sp);
+        if (sp.descendants && collapsed.has(sp.id)) k += sp.descendants;
+      }
     }
+    // With nothing collapsed the rows are the spans themselves (read only).
     this.rows = rows;
     this.spacer.style.height = `${rows.length * ROW_H}px`;
     this.schedule(true);
