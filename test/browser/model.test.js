@@ -8,10 +8,12 @@ import { fmtDuration, parseDurationInput, parseLogfmt, toLogfmt, niceTicks } fro
 import { mergePaths } from '../../internal/ui/static/js/compare.js';
 import { layers } from '../../internal/ui/static/js/services.js';
 
-// ID pads a short test name into a 16-character span ID, as the compact
-// form's ids string holds them; short undoes it.
-const ID = (x) => x.padEnd(16, '.');
-const short = (id) => id.replace(/\.+$/, '');
+// ID turns a short test name (up to 8 ASCII characters) into a span ID in
+// hex, its bytes padded with zeros; short undoes it. b64 is an ID as the
+// compact form's ids string holds it.
+const ID = (x) => Buffer.from(x.padEnd(8, '\0')).toString('hex');
+const short = (id) => Buffer.from(id, 'hex').toString().replace(/\0+$/, '');
+const b64 = (id) => Buffer.from(id, 'hex').toString('base64url');
 
 // compact builds the compact trace JSON of /api/waymark/trace/{id} from
 // [id, parentIndex, service, name, start, duration, status] rows.
@@ -33,7 +35,7 @@ function compact(rows, extra = {}) {
     resources: services.map((name) => ({ name, attributes: [str('service.name'), name, str('datacenter'), 'dc-1'] })),
     scopes: [{ name: 'lib', version: '1', attributes: null }],
     spans: {
-      ids: rows.map((r) => ID(r[0])).join(''),
+      ids: rows.map((r) => b64(ID(r[0]))).join(''),
       parent: rows.map((r) => r[1]),
       resource: rows.map((r) => services.indexOf(r[2])),
       scope: rows.map(() => 0),
@@ -185,4 +187,17 @@ test('buildTrace: the error=true tag marks a span failed', () => {
   assert.equal(t.byId.get(ID('c')).error, true);
   assert.equal(t.byId.get(ID('r')).error, false);
   assert.equal(t.errors, 1);
+});
+
+test('buildTrace: columns sent as base64url digits read as arrays do', () => {
+  const DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const ct = compact(ROWS);
+  for (const f of ['resource', 'scope', 'name', 'kind', 'status', 'attrCount']) ct.spans[f] = ct.spans[f].map((v) => DIGITS[v]).join('');
+  const view = (t) => t.spans.map((s) => [s.id, s.parentId, s.service, s.op, s.kind, s.status, s.error, JSON.stringify(s.tags), s.scope.name]);
+  assert.deepEqual(view(buildTrace(ct)), view(buildTrace(compact(ROWS))));
+  // Every byte value survives the ID digits.
+  const id = 'ff00a55a0123fedc';
+  const one = compact([['x', -1, 'svc', 'op', 0, 1]]);
+  one.spans.ids = b64(id);
+  assert.equal(buildTrace(one).spans[0].id, id);
 });

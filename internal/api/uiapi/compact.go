@@ -35,13 +35,16 @@ type CompactEntity struct {
 }
 
 // CompactSpans holds one entry per span in each array. Name and attribute
-// keys are indexes into CompactTrace.Strings. The span IDs are one string
-// of 16 hex digits per span ("ids"). The attributes of all spans are one
-// flat list [key, value, key, value, …] in span order, span i contributing
-// AttrCount[i] pairs (one list, not one per span, keeps the client's parse
-// cheap). Values are JSON strings, numbers or bools (integers beyond ±2^53
-// as strings, bytes as base64, arrays and maps as their JSON text). Sparse
-// fields are keyed by span index.
+// keys are indexes into CompactTrace.Strings. In JSON, the span IDs are one
+// string ("ids") of 11 unpadded base64url digits per span, and a column of
+// small integers (resource, scope, name, kind, status, attrCount) whose
+// values are all below 64 is a string of one base64url digit per span
+// (value v as the v-th digit of "A…Za…z0…9-_"). The attributes of all
+// spans are one flat list [key, value, key, value, …] in span order, span i
+// contributing AttrCount[i] pairs (one list, not one per span, keeps the
+// client's parse cheap). Values are JSON strings, numbers or bools
+// (integers beyond ±2^53 as strings, bytes as base64, arrays and maps as
+// their JSON text). Sparse fields are keyed by span index.
 type CompactSpans struct {
 	ID         []model.SpanID `json:"ids"`
 	Parent     []int32        `json:"parent"` // index of the parent span; -1 for none in the trace

@@ -37,7 +37,7 @@ func FuzzCompactAppendJSON(f *testing.F) {
 		if err := json.Unmarshal(raw, &back); err != nil {
 			t.Fatalf("invalid JSON: %v\n%s", err, raw)
 		}
-		if len(back.Strings) != len(ct.Strings) || len(back.Spans.IDs) != 16*len(spans) || len(back.Spans.Attrs) != len(ct.Spans.Attrs) {
+		if len(back.Strings) != len(ct.Strings) || len(back.Spans.IDs) != 11*len(spans) || len(back.Spans.Attrs) != len(ct.Spans.Attrs) {
 			t.Fatalf("decoded %d strings, %d id digits, %d attribute entries", len(back.Strings), len(back.Spans.IDs), len(back.Spans.Attrs))
 		}
 		for i, s := range ct.Strings {

@@ -1,9 +1,11 @@
 package uiapi
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,23 +20,47 @@ func referenceJSON(t *testing.T, ct *CompactTrace) any {
 	type spans CompactSpans // no methods, so encoding/json reflects it
 	var ids strings.Builder
 	for _, id := range ct.Spans.ID {
-		ids.WriteString(id.String())
+		ids.WriteString(base64.RawURLEncoding.EncodeToString(id[:]))
 	}
 	type trace CompactTrace
+	cs := &ct.Spans
 	mirror := struct {
 		*trace
 		Spans struct {
 			*spans
-			IDs string `json:"ids"`
+			IDs       string `json:"ids"`
+			Resource  any    `json:"resource"`
+			Scope     any    `json:"scope"`
+			Name      any    `json:"name"`
+			Kind      any    `json:"kind"`
+			Status    any    `json:"status"`
+			AttrCount any    `json:"attrCount"`
 		} `json:"spans"`
 	}{trace: (*trace)(ct)}
-	mirror.Spans.spans = (*spans)(&ct.Spans)
+	mirror.Spans.spans = (*spans)(cs)
 	mirror.Spans.IDs = ids.String()
+	ms := &mirror.Spans
+	ms.Resource, ms.Scope, ms.Name = smallInts(cs.Resource), smallInts(cs.Scope), smallInts(cs.Name)
+	ms.Kind, ms.Status, ms.AttrCount = smallInts(cs.Kind), smallInts(cs.Status), smallInts(cs.AttrCount)
 	raw, err := json.Marshal(mirror)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return decodeJSON(t, raw)
+}
+
+// smallInts is what a column of small integers is sent as: a string of
+// base64url digits when every value is below 64, else the array.
+func smallInts(v []int32) any {
+	const digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	var b strings.Builder
+	for _, x := range v {
+		if x < 0 || x > 63 {
+			return v
+		}
+		b.WriteByte(digits[x])
+	}
+	return b.String()
 }
 
 func decodeJSON(t *testing.T, raw []byte) any {
@@ -93,6 +119,7 @@ func TestCompactAppendJSON(t *testing.T) {
 		{"one span", w.request(0)[:1]},
 		{"request", w.request(2)},
 		{"every field", odd},
+		{"names beyond 64 strings", manyNames(w.request(3), 70)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,4 +134,17 @@ func TestCompactAppendJSON(t *testing.T) {
 	if n := len(ct.Resources); n != 4 {
 		t.Errorf("%d resources for 4 services, one of them copied", n)
 	}
+}
+
+// manyNames gives spans distinct names until the string table holds more
+// than n strings, so the name column cannot be sent as digits.
+func manyNames(spans []model.Span, n int) []model.Span {
+	out := make([]model.Span, 0, n)
+	for i := range n {
+		s := spans[i%len(spans)]
+		s.SpanID = spanID(3, 100+i)
+		s.Name = "op-" + strconv.Itoa(i)
+		out = append(out, s)
+	}
+	return out
 }

@@ -97,3 +97,20 @@ func BenchmarkCompactTraceStore(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTraceSummaries serves a search by service returning 100 traces
+// (of 600 requests in a real store's head, then in a block) with their
+// summaries, as the UI's search page asks for it.
+func BenchmarkTraceSummaries(b *testing.B) {
+	base := time.Unix(1_700_000_000, 0)
+	w := newWorkload(base)
+	traces := w.requests(600)
+	for _, cut := range []bool{false, true} {
+		name := map[bool]string{false: "head", true: "block"}[cut]
+		b.Run(name, func(b *testing.B) {
+			h := NewHandler(openStore(b, map[string][][]model.Span{model.DefaultTenant: traces}, cut), Options{})
+			path := "/api/waymark/trace-summaries?service=edge&limit=100&start=" + us(base) + "&end=" + us(base.Add(time.Hour))
+			serveBench(b, h, path, 100, "trace")
+		})
+	}
+}

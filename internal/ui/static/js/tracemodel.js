@@ -17,8 +17,37 @@ function pairs(flat, strings, from = 0, to = flat ? flat.length : 0) {
   return out;
 }
 
-// ID_LEN is the length of one span ID in the compact form's ids string.
-const ID_LEN = 16;
+// The compact form sends span IDs as 11 base64url digits each, and columns
+// of small integers as a string of one base64url digit per span.
+const ID_DIGITS = 11;
+const B64 = new Int8Array(128).fill(-1);
+'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split('').forEach((c, v) => { B64[c.charCodeAt(0)] = v; });
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+// idAt returns the k-th span ID of an ids string in hex.
+function idAt(ids, k) {
+  let out = '';
+  let acc = 0;
+  let bits = 0;
+  for (let c = k * ID_DIGITS, end = c + ID_DIGITS; c < end; c++) {
+    acc = ((acc << 6) | B64[ids.charCodeAt(c) & 127]) & 0x3fff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += HEX[(acc >> bits) & 0xff];
+    }
+  }
+  return out;
+}
+
+// smallInts returns a column of n small integers as an array: the array it
+// was sent as, or the values of its base64url digits.
+function smallInts(col, n) {
+  if (typeof col !== 'string') return col;
+  const out = new Uint8Array(n);
+  for (let k = 0; k < n && k < col.length; k++) out[k] = Math.max(0, B64[col.charCodeAt(k) & 127]);
+  return out;
+}
 
 // Span is one span of the model. The ID, attributes, events and links are
 // decoded from the compact arrays only when first read, so a large trace
@@ -49,13 +78,13 @@ class Span {
   }
 
   get id() {
-    return (this._id ??= this.src.ct.spans.ids.substr(this.k * ID_LEN, ID_LEN));
+    return (this._id ??= idAt(this.src.ct.spans.ids, this.k));
   }
 
   get parentId() {
     const cs = this.src.ct.spans;
     const p = cs.parent[this.k];
-    if (p >= 0 && p !== this.k) return cs.ids.substr(p * ID_LEN, ID_LEN);
+    if (p >= 0 && p !== this.k) return idAt(cs.ids, p);
     return (cs.parentID && cs.parentID[this.k]) || '';
   }
 
@@ -124,6 +153,7 @@ function hasErrorTag(src, k) {
 export function buildTrace(ct) {
   const cs = ct.spans;
   const n = cs.parent.length;
+  for (const f of ['resource', 'scope', 'name', 'kind', 'status', 'attrCount']) cs[f] = smallInts(cs[f], n);
   const strings = ct.strings;
   const resources = ct.resources.map((r) => ({ serviceName: r.name || 'unknown', tags: pairs(r.attributes, strings) }));
   const attrStart = new Int32Array(n + 1);
