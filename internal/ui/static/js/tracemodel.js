@@ -61,12 +61,10 @@ class Span {
     this.parent = null;
     this.children = NO_CHILDREN;
     this.process = res;
-    this.service = res.serviceName;
     const cs = src.ct.spans;
     this.op = src.ct.strings[cs.name[k]];
     this.start = src.ct.startUs + cs.start[k];
     this.dur = cs.duration[k];
-    this.end = this.start + this.dur;
     this.depth = 0;
     this.error = cs.status[k] === 2 || (src.errKey >= 0 && hasErrorTag(src, k));
     this.descendants = 0;
@@ -75,6 +73,14 @@ class Span {
     this._self = undefined;
     this._tags = undefined;
     this.hay = undefined;
+  }
+
+  get service() {
+    return this.process.serviceName;
+  }
+
+  get end() {
+    return this.start + this.dur;
   }
 
   get id() {
