@@ -201,3 +201,18 @@ test('buildTrace: columns sent as base64url digits read as arrays do', () => {
   one.spans.ids = b64(id);
   assert.equal(buildTrace(one).spans[0].id, id);
 });
+
+test('buildTrace: children by start, then name', () => {
+  const t = buildTrace(compact([
+    ['r', -1, 'svc', 'root', 0, 100],
+    ['c5', 0, 'svc', 'zeta', 30, 1],
+    ['c4', 0, 'svc', 'beta', 30, 1],
+    ['c3', 0, 'svc', 'op', 20, 1],
+    ['c2', 0, 'svc', 'op', 10, 1],
+    ['c1', 0, 'svc', 'alpha', 30, 1],
+    ['r2', -1, 'svc', 'b', 0, 5],
+  ]));
+  // Roots too: r2 ("b") starts with r ("root") and sorts first.
+  assert.deepEqual(t.spans.map((s) => short(s.id)), ['r2', 'r', 'c2', 'c3', 'c1', 'c4', 'c5']);
+  assert.deepEqual(t.roots.map((s) => short(s.id)), ['r2', 'r']);
+});

@@ -154,93 +154,28 @@ function hasErrorTag(src, k) {
 // buildTrace builds the model of one trace from the compact form served by
 // /api/waymark/trace/{id}: spans in pre-order (children by start time, then
 // name), with parents, children, depths and descendant counts. The tree is
-// worked out on typed arrays first and span objects are made once, in
-// order, so a 100,000-span trace builds in tens of milliseconds.
+// worked out on typed arrays first, in small functions with one loop each
+// (a trace is built once, so they must run fast before the engine has
+// optimised them), and span objects are made once, in order.
 export function buildTrace(ct) {
   const cs = ct.spans;
   const n = cs.parent.length;
   for (const f of ['resource', 'scope', 'name', 'kind', 'status', 'attrCount']) cs[f] = smallInts(cs[f], n);
   const strings = ct.strings;
   const resources = ct.resources.map((r) => ({ serviceName: r.name || 'unknown', tags: pairs(r.attributes, strings) }));
-  const attrStart = new Int32Array(n + 1);
-  for (let k = 0; k < n; k++) attrStart[k + 1] = attrStart[k] + 2 * cs.attrCount[k];
-  // parentIdx is the parent in the trace, -1 for none (or for a span that
-  // names itself); a span cut out of a cycle gets -1 later.
-  const parentIdx = new Int32Array(n);
-  const kidCount = new Int32Array(n + 1);
-  for (let k = 0; k < n; k++) {
-    const p = cs.parent[k];
-    parentIdx[k] = p >= 0 && p < n && p !== k ? p : -1;
-    if (parentIdx[k] >= 0) kidCount[parentIdx[k] + 1]++;
-  }
-  // Children as one index list, span p's at kids[kidAt[p]:kidAt[p+1]].
-  const kidAt = kidCount;
-  for (let k = 0; k < n; k++) kidAt[k + 1] += kidAt[k];
-  const kids = new Int32Array(kidAt[n]);
-  const fillAt = kidAt.slice(0, n);
-  const roots = [];
-  for (let k = 0; k < n; k++) {
-    if (parentIdx[k] >= 0) kids[fillAt[parentIdx[k]]++] = k;
-    else roots.push(k);
-  }
-  const start = cs.start;
-  const name = cs.name;
-  const byStart = (a, b) => start[a] - start[b] || cmpStr(strings[name[a]], strings[name[b]]);
-  for (let k = 0; k < n; k++) {
-    if (kidAt[k + 1] - kidAt[k] > 1) kids.subarray(kidAt[k], kidAt[k + 1]).sort(byStart);
-  }
-  roots.sort(byStart);
-  // Pre-order walk; a cycle leaves spans unreachable from any root: the
-  // first of them (by position) is cut from its parent and becomes a root.
-  const order = new Int32Array(n);
-  const depth = new Int32Array(n);
-  const seen = new Uint8Array(n);
-  const stack = new Int32Array(n);
-  let sp = 0;
-  let pos = 0;
-  let maxDepth = 0;
-  let scan = 0;
-  for (let r = roots.length - 1; r >= 0; r--) stack[sp++] = roots[r];
-  for (;;) {
-    while (sp) {
-      const k = stack[--sp];
-      if (seen[k]) continue;
-      seen[k] = 1;
-      depth[k] = parentIdx[k] >= 0 ? depth[parentIdx[k]] + 1 : 0;
-      if (depth[k] >= maxDepth) maxDepth = depth[k] + 1;
-      order[pos++] = k;
-      for (let c = kidAt[k + 1] - 1; c >= kidAt[k]; c--) {
-        if (!seen[kids[c]]) stack[sp++] = kids[c];
-      }
-    }
-    if (pos === n) break;
-    while (seen[scan]) scan++;
-    parentIdx[scan] = -1;
-    roots.push(scan);
-    stack[sp++] = scan;
-  }
-  // Descendant counts, children before parents.
-  const desc = new Int32Array(n);
-  for (let o = n - 1; o >= 0; o--) {
-    const k = order[o];
-    if (parentIdx[k] >= 0) desc[parentIdx[k]] += 1 + desc[k];
-  }
-  const src = { ct, attrStart, errKey: strings.indexOf('error') };
-  const byK = new Array(n);
-  const flat = new Array(n);
+  const tree = linkTree(cs.parent, n);
+  const opOf = (k) => strings[cs.name[k]];
+  sortChildren(tree, cs.start, opOf);
+  const walk = preOrder(tree, n);
+  const desc = descendants(walk.order, tree.parentIdx);
+  const src = { ct, attrStart: offsets(cs.attrCount, n), errKey: strings.indexOf('error') };
+  const { byK, flat } = makeSpans(src, resources, walk, tree.parentIdx, desc);
+  linkChildren(tree, byK);
   let first = Infinity;
   let last = -Infinity;
   let errors = 0;
   const services = new Map();
-  for (let o = 0; o < n; o++) {
-    const k = order[o];
-    const s = new Span(src, k, resources[cs.resource[k]]);
-    s.i = o;
-    s.depth = depth[k];
-    s.descendants = desc[k];
-    if (parentIdx[k] >= 0) s.parent = byK[parentIdx[k]];
-    byK[k] = s;
-    flat[o] = s;
+  for (const s of flat) {
     if (s.start < first) first = s.start;
     if (s.end > last) last = s.end;
     let sv = services.get(s.service);
@@ -251,20 +186,11 @@ export function buildTrace(ct) {
       sv.errors++;
     }
   }
-  // Children lists, in start order; a child cut out of a cycle is not one.
-  for (let k = 0; k < n; k++) {
-    const a = kidAt[k];
-    const b = kidAt[k + 1];
-    if (a === b) continue;
-    const list = [];
-    for (let c = a; c < b; c++) if (parentIdx[kids[c]] === k) list.push(byK[kids[c]]);
-    if (list.length) byK[k].children = list;
-  }
   if (!n) {
     first = 0;
     last = 0;
   }
-  const rootSpans = roots.map((k) => byK[k]);
+  const rootSpans = tree.roots.map((k) => byK[k]);
   let byId = null;
   return {
     id: ct.traceID,
@@ -282,12 +208,148 @@ export function buildTrace(ct) {
     start: first,
     end: last,
     duration: last - first,
-    depth: maxDepth,
+    depth: walk.maxDepth,
     errors,
     services,
     // critical is filled in by criticalPath, after the first render.
     critical: null,
   };
+}
+
+// offsets returns the start of each span's attributes in the flat list.
+function offsets(counts, n) {
+  const at = new Int32Array(n + 1);
+  for (let k = 0; k < n; k++) at[k + 1] = at[k] + 2 * counts[k];
+  return at;
+}
+
+// linkTree returns each span's parent index (-1 for none, or for a span
+// that names itself), the children of span p as kids[kidAt[p]:kidAt[p+1]],
+// and the roots.
+function linkTree(parent, n) {
+  const parentIdx = new Int32Array(n);
+  const kidAt = new Int32Array(n + 1);
+  for (let k = 0; k < n; k++) {
+    const p = parent[k];
+    const q = p >= 0 && p < n && p !== k ? p : -1;
+    parentIdx[k] = q;
+    if (q >= 0) kidAt[q + 1]++;
+  }
+  for (let k = 0; k < n; k++) kidAt[k + 1] += kidAt[k];
+  const kids = new Int32Array(kidAt[n]);
+  const fillAt = kidAt.slice(0, n);
+  const roots = [];
+  for (let k = 0; k < n; k++) {
+    const q = parentIdx[k];
+    if (q >= 0) kids[fillAt[q]++] = k;
+    else roots.push(k);
+  }
+  return { parentIdx, kidAt, kids, roots };
+}
+
+// sortChildren orders every span's children, and the roots, by start time
+// and then name. Children mostly arrive in order and are few, so an
+// insertion sort does it in one pass.
+function sortChildren(tree, start, opOf) {
+  const { kidAt, kids, roots } = tree;
+  const before = (a, b) => start[a] < start[b] || (start[a] === start[b] && opOf(a) < opOf(b));
+  const n = kidAt.length - 1;
+  for (let k = 0; k < n; k++) {
+    const a = kidAt[k];
+    const b = kidAt[k + 1];
+    for (let i = a + 1; i < b; i++) {
+      const x = kids[i];
+      let j = i - 1;
+      if (!before(x, kids[j])) continue;
+      while (j >= a && before(x, kids[j])) {
+        kids[j + 1] = kids[j];
+        j--;
+      }
+      kids[j + 1] = x;
+    }
+  }
+  roots.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+}
+
+// preOrder walks the tree depth first. A cycle leaves spans unreachable
+// from any root: the first of them (by position) is cut from its parent
+// and becomes a root.
+function preOrder(tree, n) {
+  const { parentIdx, kidAt, kids, roots } = tree;
+  const order = new Int32Array(n);
+  const depth = new Int32Array(n);
+  const seen = new Uint8Array(n);
+  const stack = new Int32Array(n);
+  let sp = 0;
+  let pos = 0;
+  let maxDepth = 0;
+  let scan = 0;
+  for (let r = roots.length - 1; r >= 0; r--) stack[sp++] = roots[r];
+  for (;;) {
+    while (sp) {
+      const k = stack[--sp];
+      if (seen[k]) continue;
+      seen[k] = 1;
+      const d = parentIdx[k] >= 0 ? depth[parentIdx[k]] + 1 : 0;
+      depth[k] = d;
+      if (d >= maxDepth) maxDepth = d + 1;
+      order[pos++] = k;
+      for (let c = kidAt[k + 1] - 1; c >= kidAt[k]; c--) {
+        if (!seen[kids[c]]) stack[sp++] = kids[c];
+      }
+    }
+    if (pos === n) break;
+    while (seen[scan]) scan++;
+    parentIdx[scan] = -1;
+    roots.push(scan);
+    stack[sp++] = scan;
+  }
+  return { order, depth, maxDepth };
+}
+
+// descendants counts each span's descendants, children before parents.
+function descendants(order, parentIdx) {
+  const desc = new Int32Array(order.length);
+  for (let o = order.length - 1; o >= 0; o--) {
+    const k = order[o];
+    if (parentIdx[k] >= 0) desc[parentIdx[k]] += 1 + desc[k];
+  }
+  return desc;
+}
+
+// makeSpans makes the span objects in pre-order; byK finds them by their
+// position in the compact form.
+function makeSpans(src, resources, walk, parentIdx, desc) {
+  const { order, depth } = walk;
+  const n = order.length;
+  const res = src.ct.spans.resource;
+  const byK = new Array(n);
+  const flat = new Array(n);
+  for (let o = 0; o < n; o++) {
+    const k = order[o];
+    const s = new Span(src, k, resources[res[k]]);
+    s.i = o;
+    s.depth = depth[k];
+    s.descendants = desc[k];
+    if (parentIdx[k] >= 0) s.parent = byK[parentIdx[k]];
+    byK[k] = s;
+    flat[o] = s;
+  }
+  return { byK, flat };
+}
+
+// linkChildren gives each span its children in start order; a child cut
+// out of a cycle is not one.
+function linkChildren(tree, byK) {
+  const { parentIdx, kidAt, kids } = tree;
+  for (let k = 0; k < byK.length; k++) {
+    const a = kidAt[k];
+    const b = kidAt[k + 1];
+    if (a === b) continue;
+    const list = [];
+    for (let c = a; c < b; c++) if (parentIdx[kids[c]] === k) list.push(byK[kids[c]]);
+    if (list.length) byK[k].children = list;
+  }
 }
 
 function cmpStr(a, b) {
