@@ -148,3 +148,33 @@ func manyNames(spans []model.Span, n int) []model.Span {
 	}
 	return out
 }
+
+func TestAppendMicros(t *testing.T) {
+	tests := []struct {
+		name string
+		us   float64
+		want string
+	}{
+		{"zero", 0, "0"},
+		{"whole", 2000, "2000"},
+		{"ns", float64(1_234_567) / 1e3, "1234.567"},
+		{"trailing zero", float64(1_234_560) / 1e3, "1234.56"},
+		{"below a µs", float64(5) / 1e3, "0.005"},
+		{"a day in ns", float64(86_400_000_000_001) / 1e3, "86400000000.001"},
+		{"not whole ns", 0.0001, "0.0001"},
+		{"negative", -1.5, "-1.5"},
+		{"huge", 1e22, "1e+22"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(appendMicros(nil, tt.us))
+			if got != tt.want {
+				t.Fatalf("appendMicros(%v) = %s, want %s", tt.us, got, tt.want)
+			}
+			var back float64
+			if err := json.Unmarshal([]byte(got), &back); err != nil || back != tt.us {
+				t.Fatalf("%s reads back as %v (%v), want %v", got, back, err, tt.us)
+			}
+		})
+	}
+}
