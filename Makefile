@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 5s
 
-.PHONY: build test test-deps unit browser fuzz-smoke vet bench
+.PHONY: build test test-deps unit browser fuzz-smoke vet bench bench-ui
 
 build:
 	$(GO) build -o bin/waymark ./cmd/waymark
@@ -32,3 +32,9 @@ fuzz-smoke:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./internal/...
+
+# bench-ui prints the web UI's median times to first render of a
+# 50,000-span trace and of a 100-trace search in headless Chromium (needs
+# the browser tests' packages: make test-deps).
+bench-ui:
+	cd test/browser && node bench.js

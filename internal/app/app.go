@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	_ "google.golang.org/grpc/encoding/gzip" // OTLP and Jaeger gRPC senders may gzip
 
+	"waymark/internal/api/apihttp"
 	"waymark/internal/api/jaegerapi"
 	"waymark/internal/api/jaegergrpc"
 	"waymark/internal/api/tempoapi"
@@ -264,13 +265,15 @@ func (a *App) startListeners() error {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/", jaegerapi.NewHandler(q, jaegerapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Registerer: a.reg, Logger: a.log.With("component", "jaeger_api")}))
+	// The query APIs answer gzip-compressed to clients that accept it: a
+	// large trace's JSON is megabytes.
+	mux.Handle("/api/", apihttp.Gzip(jaegerapi.NewHandler(q, jaegerapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Registerer: a.reg, Logger: a.log.With("component", "jaeger_api")})))
 	mux.Handle("/metrics", telemetry.MetricsHandler(a.reg))
 	mux.Handle("/ready", a.ready)
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	mux.Handle("/api/waymark/", uiapi.NewHandler(q, uiapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Registerer: a.reg, Logger: a.log.With("component", "ui_api")}))
+	mux.Handle("/api/waymark/", apihttp.Gzip(uiapi.NewHandler(q, uiapi.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Registerer: a.reg, Logger: a.log.With("component", "ui_api")})))
 	mux.Handle("/", ui.Handler(ui.Options{DefaultTenant: cfg.Tenancy.DefaultTenant, Logger: a.log.With("component", "ui")}))
 	if err := a.serveHTTP("jaeger_query", "query.jaeger_port", cfg.Query.JaegerPort, mux); err != nil {
 		return err

@@ -37,7 +37,7 @@ type spanKey struct {
 func (s *Store) FindTrace(ctx context.Context, tenant string, id model.TraceID) ([]model.Span, error) {
 	var spans []model.Span
 	for _, h := range s.heads() {
-		spans = append(spans, h.FindTrace(tenant, id)...)
+		spans = appendFound(spans, h.FindTrace(tenant, id))
 	}
 	for _, b := range s.blocks.list(tenant) {
 		if err := ctx.Err(); err != nil {
@@ -53,9 +53,19 @@ func (s *Store) FindTrace(ctx context.Context, tenant string, id model.TraceID) 
 			}
 			return nil, fmt.Errorf("block %s: %w", b.Meta().ID, err)
 		}
-		spans = append(spans, found...)
+		spans = appendFound(spans, found)
 	}
 	return dedupSpans(spans), nil
+}
+
+// appendFound appends found, a source's fresh copy of a trace's spans, to
+// spans; the first source's copy is kept as it is, as a trace usually lives
+// in one source and copying a 50,000-span trace again costs milliseconds.
+func appendFound(spans, found []model.Span) []model.Span {
+	if spans == nil {
+		return found
+	}
+	return append(spans, found...)
 }
 
 // dedupSpans removes repeated copies of a span (a retrying sender, or a WAL

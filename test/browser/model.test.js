@@ -8,6 +8,13 @@ import { fmtDuration, parseDurationInput, parseLogfmt, toLogfmt, niceTicks } fro
 import { mergePaths } from '../../internal/ui/static/js/compare.js';
 import { layers } from '../../internal/ui/static/js/services.js';
 
+// ID turns a short test name (up to 8 ASCII characters) into a span ID in
+// hex, its bytes padded with zeros; short undoes it. b64 is an ID as the
+// compact form's ids string holds it.
+const ID = (x) => Buffer.from(x.padEnd(8, '\0')).toString('hex');
+const short = (id) => Buffer.from(id, 'hex').toString().replace(/\0+$/, '');
+const b64 = (id) => Buffer.from(id, 'hex').toString('base64url');
+
 // compact builds the compact trace JSON of /api/waymark/trace/{id} from
 // [id, parentIndex, service, name, start, duration, status] rows.
 function compact(rows, extra = {}) {
@@ -28,7 +35,7 @@ function compact(rows, extra = {}) {
     resources: services.map((name) => ({ name, attributes: [str('service.name'), name, str('datacenter'), 'dc-1'] })),
     scopes: [{ name: 'lib', version: '1', attributes: null }],
     spans: {
-      id: rows.map((r) => r[0]),
+      ids: rows.map((r) => b64(ID(r[0]))).join(''),
       parent: rows.map((r) => r[1]),
       resource: rows.map((r) => services.indexOf(r[2])),
       scope: rows.map(() => 0),
@@ -37,7 +44,7 @@ function compact(rows, extra = {}) {
       status: rows.map((r) => r[6] || 0),
       start: rows.map((r) => r[4]),
       duration: rows.map((r) => r[5]),
-      attrStart: rows.map((_, i) => 2 * i).concat([2 * rows.length]),
+      attrCount: rows.map(() => 1),
       attrs: rows.flatMap((r) => [str('http.route'), `/r/${r[0]}`]),
       ...extra,
     },
@@ -54,27 +61,27 @@ const ROWS = [
 
 test('buildTrace: tree, order, depth, counts', () => {
   const t = buildTrace(compact(ROWS));
-  assert.deepEqual(t.spans.map((s) => s.id), ['root', 'a', 'c', 'b']);
+  assert.deepEqual(t.spans.map((s) => short(s.id)), ['root', 'a', 'c', 'b']);
   assert.deepEqual(t.spans.map((s) => s.depth), [0, 1, 2, 1]);
   assert.equal(t.depth, 3);
   assert.equal(t.errors, 1);
   assert.equal(t.duration, 100);
   assert.equal(t.start, 1000);
-  assert.equal(t.byId.get('root').descendants, 3);
-  assert.equal(t.byId.get('a').descendants, 1);
+  assert.equal(t.byId.get(ID('root')).descendants, 3);
+  assert.equal(t.byId.get(ID('a')).descendants, 1);
   assert.equal(t.services.get('app').count, 2);
-  assert.equal(t.byId.get('b').error, true);
-  assert.equal(t.byId.get('c').parentId, 'a');
-  assert.deepEqual(t.byId.get('c').tags, [{ key: 'http.route', value: '/r/c' }]);
-  assert.deepEqual(t.byId.get('c').process.tags.find((x) => x.key === 'datacenter'), { key: 'datacenter', value: 'dc-1' });
+  assert.equal(t.byId.get(ID('b')).error, true);
+  assert.equal(t.byId.get(ID('c')).parentId, ID('a'));
+  assert.deepEqual(t.byId.get(ID('c')).tags, [{ key: 'http.route', value: '/r/c' }]);
+  assert.deepEqual(t.byId.get(ID('c')).process.tags.find((x) => x.key === 'datacenter'), { key: 'datacenter', value: 'dc-1' });
 });
 
 test('buildTrace: self time subtracts the union of children', () => {
   const t = buildTrace(compact(ROWS));
   // root: children cover [10,60] ∪ [50,90] = [10,90] → self 20.
-  assert.equal(t.byId.get('root').self, 20);
-  assert.equal(t.byId.get('a').self, 30);
-  assert.equal(t.byId.get('c').self, 20);
+  assert.equal(t.byId.get(ID('root')).self, 20);
+  assert.equal(t.byId.get(ID('a')).self, 30);
+  assert.equal(t.byId.get(ID('c')).self, 20);
 });
 
 test('buildTrace: orphans become roots and cycles are cut', () => {
@@ -84,8 +91,8 @@ test('buildTrace: orphans become roots and cycles are cut', () => {
     ['z', -1, 'svc', 'op', 2, 1],
   ], { parentID: { 2: 'gone' } }));
   assert.equal(t.spans.length, 3);
-  assert.equal(new Set(t.spans.map((s) => s.id)).size, 3);
-  assert.equal(t.byId.get('z').parentId, 'gone');
+  assert.equal(new Set(t.spans.map((s) => short(s.id))).size, 3);
+  assert.equal(t.byId.get(ID('z')).parentId, 'gone');
   assert.ok(t.roots.length >= 2);
   for (const s of t.spans) assert.equal(s.descendants, s.children.reduce((n, c) => n + 1 + c.descendants, 0));
 });
@@ -93,7 +100,7 @@ test('buildTrace: orphans become roots and cycles are cut', () => {
 test('criticalPath: the last-finishing chain and the gaps', () => {
   const t = buildTrace(compact(ROWS));
   const segs = criticalPath(t);
-  const of = (id) => (segs.get(t.byId.get(id).i) || []).map(([a, b]) => [a - t.start, b - t.start]);
+  const of = (id) => (segs.get(t.byId.get(ID(id)).i) || []).map(([a, b]) => [a - t.start, b - t.start]);
   // Walking back from 100: root alone [90,100], then b [50,90], then a's
   // part before b started [10,50] minus c, root again [0,10].
   assert.deepEqual(of('b'), [[50, 90]]);
@@ -106,7 +113,7 @@ test('criticalPath: the last-finishing chain and the gaps', () => {
 
 test('spanMatcher: every term must match service, name, id or a tag', () => {
   const t = buildTrace(compact(ROWS));
-  const ids = (q) => t.spans.filter(spanMatcher(q)).map((s) => s.id);
+  const ids = (q) => t.spans.filter(spanMatcher(q)).map((s) => short(s.id));
   assert.deepEqual(ids('app'), ['a', 'b']);
   assert.deepEqual(ids('app /r/b'), ['b']);
   assert.deepEqual(ids('DATACENTER=dc-1 query'), ['c']);
@@ -175,9 +182,37 @@ test('buildTrace: the error=true tag marks a span failed', () => {
   const ct = compact([['r', -1, 'svc', 'op', 0, 10], ['c', 0, 'svc', 'op', 1, 5]]);
   const errKey = ct.strings.push('error') - 1;
   ct.spans.attrs.push(errKey, true);
-  ct.spans.attrStart[2] = ct.spans.attrs.length;
+  ct.spans.attrCount[1]++;
   const t = buildTrace(ct);
-  assert.equal(t.byId.get('c').error, true);
-  assert.equal(t.byId.get('r').error, false);
+  assert.equal(t.byId.get(ID('c')).error, true);
+  assert.equal(t.byId.get(ID('r')).error, false);
   assert.equal(t.errors, 1);
+});
+
+test('buildTrace: columns sent as base64url digits read as arrays do', () => {
+  const DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const ct = compact(ROWS);
+  for (const f of ['resource', 'scope', 'name', 'kind', 'status', 'attrCount']) ct.spans[f] = ct.spans[f].map((v) => DIGITS[v]).join('');
+  const view = (t) => t.spans.map((s) => [s.id, s.parentId, s.service, s.op, s.kind, s.status, s.error, JSON.stringify(s.tags), s.scope.name]);
+  assert.deepEqual(view(buildTrace(ct)), view(buildTrace(compact(ROWS))));
+  // Every byte value survives the ID digits.
+  const id = 'ff00a55a0123fedc';
+  const one = compact([['x', -1, 'svc', 'op', 0, 1]]);
+  one.spans.ids = b64(id);
+  assert.equal(buildTrace(one).spans[0].id, id);
+});
+
+test('buildTrace: children by start, then name', () => {
+  const t = buildTrace(compact([
+    ['r', -1, 'svc', 'root', 0, 100],
+    ['c5', 0, 'svc', 'zeta', 30, 1],
+    ['c4', 0, 'svc', 'beta', 30, 1],
+    ['c3', 0, 'svc', 'op', 20, 1],
+    ['c2', 0, 'svc', 'op', 10, 1],
+    ['c1', 0, 'svc', 'alpha', 30, 1],
+    ['r2', -1, 'svc', 'b', 0, 5],
+  ]));
+  // Roots too: r2 ("b") starts with r ("root") and sorts first.
+  assert.deepEqual(t.spans.map((s) => short(s.id)), ['r2', 'r', 'c2', 'c3', 'c1', 'c4', 'c5']);
+  assert.deepEqual(t.roots.map((s) => short(s.id)), ['r2', 'r']);
 });

@@ -10,112 +10,23 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { requests, bigTrace } from './gen.js';
+import { BIG_SPANS, OTHER_TENANT, startWaymark, loadData, launchBrowser, phaseText, timed as timedOn } from './harness.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '../..');
 const ARTIFACTS = path.join(HERE, 'artifacts');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const BIG_SPANS = 50_000;
-const REQUESTS = 600;
 const BUDGET = { trace: 2000, search: 500 };
-const OTHER_TENANT = 'team-b';
 
 let server = null;
-let work = null;
+let browser = null;
 let base = '';
-let otlp = '';
-let context = null;
 let page = null;
 let data = null;
 const timings = {};
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function waitReady(url, proc, logs) {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (proc && proc.exitCode !== null) throw new Error(`waymark exited with ${proc.exitCode}:\n${logs.join('')}`);
-    try {
-      const res = await fetch(`${url}/ready`);
-      if (res.ok) return;
-    } catch { /* not listening yet */ }
-    await sleep(200);
-  }
-  throw new Error(`waymark not ready after 60s:\n${logs.join('')}`);
-}
-
-async function startWaymark() {
-  work = mkdtempSync(path.join(tmpdir(), 'waymark-browser-'));
-  const bin = path.join(work, 'waymark');
-  execFileSync('go', ['build', '-o', bin, './cmd/waymark'], { cwd: ROOT, stdio: 'inherit', timeout: 600_000 });
-  const [queryPort, otlpPort] = [await freePort(), await freePort()];
-  const args = ['all-in-one', `--data_dir=${path.join(work, 'data')}`, '--listen.address=127.0.0.1',
-    `--receivers.otlp_http_port=${otlpPort}`, `--query.jaeger_port=${queryPort}`,
-    '--receivers.otlp_grpc_port=0', '--receivers.zipkin_port=0', '--receivers.jaeger_thrift_http_port=0', '--receivers.jaeger_grpc_port=0',
-    '--receivers.jaeger_compact_port=0', '--receivers.jaeger_binary_port=0', '--query.tempo_port=0'];
-  const logs = [];
-  server = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  server.stdout.on('data', (d) => logs.push(String(d)));
-  server.stderr.on('data', (d) => logs.push(String(d)));
-  base = `http://127.0.0.1:${queryPort}`;
-  otlp = `http://127.0.0.1:${otlpPort}`;
-  await waitReady(base, server, logs);
-}
-
-async function post(payload, tenant) {
-  const body = JSON.stringify(payload);
-  const headers = { 'Content-Type': 'application/json' };
-  if (tenant) headers['X-Scope-OrgID'] = tenant;
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const res = await fetch(`${otlp}/v1/traces`, { method: 'POST', headers, body });
-    if (res.ok) return;
-    if (res.status !== 429 && res.status !== 503) throw new Error(`OTLP export: ${res.status} ${await res.text()}`);
-    await sleep(250 * (attempt + 1));
-  }
-  throw new Error('OTLP export kept being refused');
-}
-
-async function loadData() {
-  const endMs = Date.now() - 5000;
-  const reqs = requests({ n: REQUESTS, endMs, windowMs: 30 * 60 * 1000 });
-  const big = bigTrace({ spans: BIG_SPANS, endMs });
-  for (const p of [...reqs.payloads, ...big.payloads]) await post(p);
-  const other = requests({ n: 3, endMs, windowMs: 60 * 1000, seed: 99 });
-  for (const p of other.payloads) await post(p, OTHER_TENANT);
-  return { reqs: reqs.traces, bigId: big.traceId, other: other.traces };
-}
-
-// timed runs action and waits for the view to record its render timing
-// (with the fields in want, if given), and returns it. A timing recorded
-// before the action does not count.
-async function timed(name, action, want = {}) {
-  const t0 = await page.evaluate(() => Date.now());
-  await action();
-  await page.waitForFunction(([n, t, w]) => {
-    const m = window.waymarkTimings && window.waymarkTimings[n];
-    return m && m.at >= t && Object.entries(w).every(([k, v]) => m[k] === v);
-  }, [name, t0, want], { timeout: 60_000 });
-  return page.evaluate((n) => window.waymarkTimings[n], name);
-}
+const timed = (name, action, want) => timedOn(page, name, action, want);
 
 async function shot(name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
@@ -123,40 +34,16 @@ async function shot(name) {
 
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  if (process.env.WAYMARK_URL) {
-    base = process.env.WAYMARK_URL.replace(/\/$/, '');
-    otlp = (process.env.WAYMARK_OTLP_URL || '').replace(/\/$/, '');
-    await waitReady(base, null, []);
-  } else {
-    await startWaymark();
-  }
-  data = await loadData();
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
-  const profile = mkdtempSync(path.join(tmpdir(), 'waymark-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1440, height: 900 },
-  });
-  context.profileDir = profile;
-  page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(30_000);
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
-  page.pageErrors = errors;
+  server = await startWaymark();
+  base = server.base;
+  data = await loadData(server.otlp);
+  browser = await launchBrowser();
+  page = browser.page;
 });
 
 after(async () => {
-  if (context) {
-    await context.close();
-    rmSync(context.profileDir, { recursive: true, force: true });
-  }
-  if (server) {
-    server.kill('SIGTERM');
-    await new Promise((r) => (server.exitCode !== null ? r() : server.once('exit', r)));
-  }
-  if (work) rmSync(work, { recursive: true, force: true });
+  if (browser) await browser.close();
+  if (server) await server.stop();
   const lines = Object.entries(timings).map(([k, [ms, budget]]) => `  ${k}: ${ms} ms (budget ${budget} ms${ms > budget ? ', OVER BUDGET' : ''})`);
   if (lines.length) console.log(`Waymark UI render timings:\n${lines.join('\n')}`);
 });
@@ -315,7 +202,7 @@ test(`the ${BIG_SPANS}-span trace opens virtualised and scrolls`, async () => {
     await page.press('#lookup-input', 'Enter');
   }, { spans: BIG_SPANS });
   timings[`time to first render, ${BIG_SPANS}-span trace`] = [t.ms, BUDGET.trace];
-  console.log(`${BIG_SPANS}-span trace: fetch and parse ${t.fetchMs} ms, model ${t.buildMs} ms, first paint ${t.ms - t.fetchMs - t.buildMs} ms`);
+  console.log(`${BIG_SPANS}-span trace: ${phaseText(t)}`);
   assert.equal(t.spans, BIG_SPANS);
   assert.equal((await page.textContent('[data-testid=span-count]')).replace(/\D/g, ''), String(BIG_SPANS));
   const inDom = await page.locator('.tl-row').count();

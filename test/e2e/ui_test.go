@@ -79,11 +79,11 @@ func TestWebUIOnQueryPort(t *testing.T) {
 		Data struct {
 			TraceID string `json:"traceID"`
 			Spans   struct {
-				ID []string `json:"id"`
+				IDs string `json:"ids"` // 11 base64url digits per span
 			} `json:"spans"`
 		} `json:"data"`
 	}
-	if code := getJSON(t, s.queryURL("/api/waymark/trace/"+sent.traceID.String()), &tr); code != 200 || len(tr.Data.Spans.ID) != 3 {
-		t.Fatalf("compact trace: %d, %d spans, want 3", code, len(tr.Data.Spans.ID))
+	if code := getJSON(t, s.queryURL("/api/waymark/trace/"+sent.traceID.String()), &tr); code != 200 || len(tr.Data.Spans.IDs) != 3*11 {
+		t.Fatalf("compact trace: %d, %d span ID digits, want 3 spans", code, len(tr.Data.Spans.IDs))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 
+	"waymark/internal/api/apitest"
 	"waymark/internal/model"
 )
 
@@ -93,18 +94,6 @@ func BenchmarkOTLPTraceJSON(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(spans)), "ns/span")
 }
 
-// countingWriter is a ResponseWriter that keeps only the status and size,
-// so the benchmark measures the handler rather than a recorder's buffer.
-type countingWriter struct {
-	header http.Header
-	code   int
-	n      int64
-}
-
-func (c *countingWriter) Header() http.Header         { return c.header }
-func (c *countingWriter) WriteHeader(code int)        { c.code = code }
-func (c *countingWriter) Write(b []byte) (int, error) { c.n += int64(len(b)); return len(b), nil }
-
 // BenchmarkTraceHandler serves GET /api/traces/{id} for a 50,000-span trace,
 // adjusting (sorting) it and streaming the answer, as Jaeger UI asks for it.
 func BenchmarkTraceHandler(b *testing.B) {
@@ -113,14 +102,5 @@ func BenchmarkTraceHandler(b *testing.B) {
 	q.add("single-tenant", spans...)
 	h := NewHandler(q, Options{})
 	req := httptest.NewRequest(http.MethodGet, "/api/traces/"+spans[0].TraceID.String(), nil)
-	b.ReportAllocs()
-	for b.Loop() {
-		w := &countingWriter{header: http.Header{}}
-		h.ServeHTTP(w, req)
-		if w.code != http.StatusOK {
-			b.Fatalf("status %d", w.code)
-		}
-		b.SetBytes(w.n)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(spans)), "ns/span")
+	apitest.BenchServe(b, h, req, len(spans), "span")
 }

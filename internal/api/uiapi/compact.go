@@ -5,15 +5,17 @@ import (
 	"math"
 	"strconv"
 
+	"waymark/internal/api/jsonenc"
 	"waymark/internal/model"
 )
 
 // CompactTrace is a whole trace in the column-oriented form the UI's trace
-// view reads: about a sixth of the Jaeger JSON's size for large traces, and
-// much cheaper to parse, because names, keys, resources and scopes are
-// written once and span fields are arrays. Times are µs: StartUs is the
-// trace's earliest span start since the epoch, and span starts are offsets
-// from it (fractions keep ns precision).
+// view reads: about a seventh of the Jaeger JSON's size for large traces,
+// and much cheaper to parse, because names, keys, resources and scopes are
+// written once and span fields are arrays of numbers. Times are µs: StartUs
+// is the trace's earliest span start since the epoch, and span starts are
+// offsets from it (fractions keep ns precision). Its JSON form is written
+// by AppendJSON.
 type CompactTrace struct {
 	TraceID   string          `json:"traceID"`
 	StartUs   int64           `json:"startUs"`
@@ -33,24 +35,28 @@ type CompactEntity struct {
 }
 
 // CompactSpans holds one entry per span in each array. Name and attribute
-// keys are indexes into CompactTrace.Strings. The attributes of all spans
-// are one flat list [key, value, key, value, …]; span i's are
-// Attrs[AttrStart[i]:AttrStart[i+1]] (one list, not one per span, keeps the
+// keys are indexes into CompactTrace.Strings. In JSON, the span IDs are one
+// string ("ids") of 11 unpadded base64url digits per span, and a column of
+// small integers (resource, scope, name, kind, status, attrCount) whose
+// values are all below 64 is a string of one base64url digit per span
+// (value v as the v-th digit of "A…Za…z0…9-_"). The attributes of all
+// spans are one flat list [key, value, key, value, …] in span order, span i
+// contributing AttrCount[i] pairs (one list, not one per span, keeps the
 // client's parse cheap). Values are JSON strings, numbers or bools
 // (integers beyond ±2^53 as strings, bytes as base64, arrays and maps as
 // their JSON text). Sparse fields are keyed by span index.
 type CompactSpans struct {
-	ID         []string  `json:"id"`
-	Parent     []int32   `json:"parent"` // index of the parent span; -1 for none in the trace
-	Resource   []int32   `json:"resource"`
-	Scope      []int32   `json:"scope"`
-	Name       []int32   `json:"name"`
-	Kind       []int32   `json:"kind"`   // OTLP span kind number
-	Status     []int32   `json:"status"` // OTLP status code number
-	StartUs    []float64 `json:"start"`
-	DurationUs []float64 `json:"duration"`
-	AttrStart  []int32   `json:"attrStart"`
-	Attrs      []any     `json:"attrs"`
+	ID         []model.SpanID `json:"ids"`
+	Parent     []int32        `json:"parent"` // index of the parent span; -1 for none in the trace
+	Resource   []int32        `json:"resource"`
+	Scope      []int32        `json:"scope"`
+	Name       []int32        `json:"name"`
+	Kind       []int32        `json:"kind"`   // OTLP span kind number
+	Status     []int32        `json:"status"` // OTLP status code number
+	StartUs    []float64      `json:"start"`
+	DurationUs []float64      `json:"duration"`
+	AttrCount  []int32        `json:"attrCount"`
+	Attrs      []any          `json:"attrs"`
 
 	// ParentID names the parent of spans whose parent is not in the trace.
 	ParentID      map[int]string           `json:"parentID,omitempty"`
@@ -83,11 +89,37 @@ type CompactDropCount struct {
 }
 
 // compactor interns strings, resources and scopes while a trace is encoded.
+// Resources and scopes are interned by pointer and then by content, as
+// spans that arrived in different batches carry equal copies.
 type compactor struct {
 	out       *CompactTrace
 	strings   map[string]int32
 	resources map[*model.Resource]int32
 	scopes    map[*model.Scope]int32
+	entities  map[string]int32 // by entityKey, resources and scopes apart
+	key       []byte
+}
+
+// entityKey returns the content of a resource or scope as a map key.
+func (c *compactor) entityKey(kind byte, e *CompactEntity) string {
+	c.key = append(c.key[:0], kind)
+	c.key = jsonenc.AppendString(c.key, e.Name)
+	c.key = jsonenc.AppendString(c.key, e.Version)
+	c.key = appendAttrList(c.key, e.Attributes)
+	return string(c.key)
+}
+
+// intern returns the index in *list of an entity equal to e, appending e
+// when there is none.
+func (c *compactor) intern(kind byte, list *[]CompactEntity, e CompactEntity) int32 {
+	k := c.entityKey(kind, &e)
+	if i, ok := c.entities[k]; ok {
+		return i
+	}
+	i := int32(len(*list))
+	*list = append(*list, e)
+	c.entities[k] = i
+	return i
 }
 
 func (c *compactor) str(s string) int32 {
@@ -144,13 +176,12 @@ func (c *compactor) resource(r *model.Resource) int32 {
 	if i, ok := c.resources[r]; ok {
 		return i
 	}
-	i := int32(len(c.out.Resources))
 	e := CompactEntity{}
 	if r != nil {
 		e.Name = r.ServiceName
 		e.Attributes = c.attrs(r.Attributes)
 	}
-	c.out.Resources = append(c.out.Resources, e)
+	i := c.intern('r', &c.out.Resources, e)
 	c.resources[r] = i
 	return i
 }
@@ -159,13 +190,12 @@ func (c *compactor) scope(s *model.Scope) int32 {
 	if i, ok := c.scopes[s]; ok {
 		return i
 	}
-	i := int32(len(c.out.Scopes))
 	e := CompactEntity{}
 	if s != nil {
 		e.Name, e.Version = s.Name, s.Version
 		e.Attributes = c.attrs(s.Attributes)
 	}
-	c.out.Scopes = append(c.out.Scopes, e)
+	i := c.intern('s', &c.out.Scopes, e)
 	c.scopes[s] = i
 	return i
 }
@@ -174,10 +204,13 @@ func (c *compactor) scope(s *model.Scope) int32 {
 func Compact(id model.TraceID, spans []model.Span) *CompactTrace {
 	n := len(spans)
 	out := &CompactTrace{TraceID: id.String()}
-	c := &compactor{out: out, strings: make(map[string]int32), resources: make(map[*model.Resource]int32), scopes: make(map[*model.Scope]int32)}
+	c := &compactor{out: out, strings: make(map[string]int32), resources: make(map[*model.Resource]int32),
+		scopes: make(map[*model.Scope]int32), entities: make(map[string]int32)}
 	index := make(map[model.SpanID]int32, n)
 	var start uint64
+	attrs := 0
 	for i := range spans {
+		attrs += len(spans[i].Attributes)
 		if _, dup := index[spans[i].SpanID]; !dup {
 			index[spans[i].SpanID] = int32(i)
 		}
@@ -188,7 +221,7 @@ func Compact(id model.TraceID, spans []model.Span) *CompactTrace {
 	out.StartUs = int64(start / 1e3)
 	base := uint64(out.StartUs) * 1e3
 	cs := &out.Spans
-	cs.ID = make([]string, n)
+	cs.ID = make([]model.SpanID, n)
 	cs.Parent = make([]int32, n)
 	cs.Resource = make([]int32, n)
 	cs.Scope = make([]int32, n)
@@ -197,10 +230,11 @@ func Compact(id model.TraceID, spans []model.Span) *CompactTrace {
 	cs.Status = make([]int32, n)
 	cs.StartUs = make([]float64, n)
 	cs.DurationUs = make([]float64, n)
-	cs.AttrStart = make([]int32, n+1)
+	cs.AttrCount = make([]int32, n)
+	cs.Attrs = make([]any, 0, 2*attrs)
 	for i := range spans {
 		s := &spans[i]
-		cs.ID[i] = s.SpanID.String()
+		cs.ID[i] = s.SpanID
 		cs.Parent[i] = -1
 		if !s.ParentSpanID.IsZero() {
 			if p, ok := index[s.ParentSpanID]; ok && int(p) != i {
@@ -216,7 +250,7 @@ func Compact(id model.TraceID, spans []model.Span) *CompactTrace {
 		cs.Status[i] = int32(s.StatusCode)
 		cs.StartUs[i] = float64(s.StartTimeUnixNano-base) / 1e3
 		cs.DurationUs[i] = float64(s.DurationNano()) / 1e3
-		cs.AttrStart[i] = int32(len(cs.Attrs))
+		cs.AttrCount[i] = int32(len(s.Attributes))
 		cs.Attrs = c.appendAttrs(cs.Attrs, s.Attributes)
 		if s.StatusMessage != "" {
 			setSparse(&cs.StatusMessage, i, s.StatusMessage)
@@ -240,7 +274,6 @@ func Compact(id model.TraceID, spans []model.Span) *CompactTrace {
 			setSparse(&cs.Dropped, i, CompactDropCount{Attributes: s.DroppedAttributesCount, Events: s.DroppedEventsCount, Links: s.DroppedLinksCount})
 		}
 	}
-	cs.AttrStart[n] = int32(len(cs.Attrs))
 	return out
 }
 

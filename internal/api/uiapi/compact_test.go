@@ -1,6 +1,7 @@
 package uiapi
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -46,7 +47,7 @@ func TestCompact(t *testing.T) {
 	}
 	byID := map[string]int{}
 	for i, id := range cs.ID {
-		byID[id] = i
+		byID[id.String()] = i
 	}
 	edge, gw, app, db, orph := byID[spanID(1, 0).String()], byID[spanID(1, 1).String()], byID[spanID(1, 2).String()], byID[spanID(1, 3).String()], byID[spanID(1, 9).String()]
 	tests := []struct {
@@ -89,18 +90,31 @@ func TestCompact(t *testing.T) {
 	var back struct {
 		Strings []string `json:"strings"`
 		Spans   struct {
-			AttrStart []int `json:"attrStart"`
-			Attrs     []any `json:"attrs"`
+			IDs       string `json:"ids"`
+			AttrCount string `json:"attrCount"`
+			Attrs     []any  `json:"attrs"`
 		} `json:"spans"`
 	}
 	if err := json.Unmarshal(raw, &back); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]any{}
-	if n := len(back.Spans.AttrStart); n != 6 || back.Spans.AttrStart[n-1] != len(back.Spans.Attrs) {
-		t.Fatalf("attrStart = %v for %d attribute entries", back.Spans.AttrStart, len(back.Spans.Attrs))
+	id, err := base64.RawURLEncoding.DecodeString(back.Spans.IDs[11*orph : 11*orph+11])
+	if want := spanID(1, 9); err != nil || model.SpanID(id) != want {
+		t.Errorf("ids[%d] = %x (%v), want %s", orph, id, err, want)
 	}
-	a := back.Spans.Attrs[back.Spans.AttrStart[orph]:back.Spans.AttrStart[orph+1]]
+	from, total := 0, 0
+	for i, c := range back.Spans.AttrCount {
+		n := int(c - 'A') // counts below 26 are the digits A…Z
+		if i < orph {
+			from += 2 * n
+		}
+		total += 2 * n
+	}
+	if len(back.Spans.AttrCount) != 5 || total != len(back.Spans.Attrs) {
+		t.Fatalf("attrCount = %v for %d attribute entries", back.Spans.AttrCount, len(back.Spans.Attrs))
+	}
+	got := map[string]any{}
+	a := back.Spans.Attrs[from : from+2*(int(back.Spans.AttrCount[orph])-'A')]
 	for i := 0; i+1 < len(a); i += 2 {
 		got[back.Strings[int(a[i].(float64))]] = a[i+1]
 	}
@@ -118,8 +132,13 @@ func TestCompactTraceEndpoint(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("code %d: %+v", code, resp.Errors)
 	}
-	ct := decode[CompactTrace](t, resp.Data)
-	if len(ct.Spans.ID) != 4 || ct.TraceID != traceID(7).String() {
+	ct := decode[struct {
+		TraceID string `json:"traceID"`
+		Spans   struct {
+			IDs string `json:"ids"`
+		} `json:"spans"`
+	}](t, resp.Data)
+	if len(ct.Spans.IDs) != 4*11 || ct.TraceID != traceID(7).String() {
 		t.Fatalf("trace = %+v", ct)
 	}
 	for _, tt := range []struct {

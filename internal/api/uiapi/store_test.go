@@ -15,7 +15,7 @@ import (
 // openStore ingests traces into a real store on disk and returns the real
 // query layer over it. With cut, the head is cut into blocks first, so the
 // answers come from the block reader.
-func openStore(t *testing.T, traces map[string][][]model.Span, cut bool) Querier {
+func openStore(t testing.TB, traces map[string][][]model.Span, cut bool) Querier {
 	t.Helper()
 	ctx := context.Background()
 	bkt, err := filesystem.NewBucket(t.TempDir())

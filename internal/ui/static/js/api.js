@@ -23,17 +23,27 @@ function query(params) {
 
 // get fetches path with params and returns the envelope's data (or the whole
 // body when it has no envelope). It throws APIError with the server's message.
-export async function get(path, params, { signal } = {}) {
+// A timing object, when given, receives the milliseconds spent until the
+// body was in (fetchMs) and parsing it (parseMs).
+export async function get(path, params, { signal, timing } = {}) {
+  const t0 = performance.now();
   const headers = { Accept: 'application/json' };
   const t = tenant();
   if (t) headers['X-Scope-OrgID'] = t;
   const res = await fetch(path + query(params), { headers, signal });
   let body = null;
   const text = await res.text();
+  const t1 = performance.now();
   try {
     body = text ? JSON.parse(text) : null;
   } catch {
     body = null;
+  }
+  if (timing) {
+    timing.fetchAt = t0;
+    timing.bodyAt = t1;
+    timing.fetchMs = Math.round(t1 - t0);
+    timing.parseMs = Math.round(performance.now() - t1);
   }
   if (!res.ok) {
     const msg = body && body.errors && body.errors[0] ? body.errors[0].msg : (text || res.statusText).trim();

@@ -54,12 +54,16 @@ export class Timeline {
   refresh() {
     const { spans } = this.ctx.trace;
     const { collapsed } = this.ctx;
-    const rows = [];
-    for (let k = 0; k < spans.length; k++) {
-      const sp = spans[k];
-      rows.push(sp);
-      if (collapsed.has(sp.id)) k += sp.descendants;
+    let rows = spans;
+    if (collapsed.size) {
+      rows = [];
+      for (let k = 0; k < spans.length; k++) {
+        const sp = spans[k];
+        rows.push(sp);
+        if (sp.descendants && collapsed.has(sp.id)) k += sp.descendants;
+      }
     }
+    // With nothing collapsed the rows are the spans themselves (read only).
     this.rows = rows;
     this.spacer.style.height = `${rows.length * ROW_H}px`;
     this.schedule(true);
@@ -207,8 +211,17 @@ export class Timeline {
       return c;
     };
     const errColour = packed('#c4221f');
+    // Spans share a few resource objects: look each one's colour up once.
+    const byResource = new Map();
+    let lastRes = null;
+    let lastColour = 0;
     for (const sp of trace.spans) {
-      const c = sp.error ? errColour : packed(serviceColour(sp.service));
+      if (sp.process !== lastRes) {
+        lastRes = sp.process;
+        lastColour = byResource.get(lastRes);
+        if (lastColour === undefined) byResource.set(lastRes, (lastColour = packed(serviceColour(sp.service))));
+      }
+      const c = sp.error ? errColour : lastColour;
       const y0 = Math.min(hgt - 1, Math.floor((sp.i / n) * hgt));
       const x0 = Math.max(0, Math.min(w - 1, Math.floor(((sp.start - trace.start) / dur) * w)));
       const x1 = Math.max(x0 + 1, Math.min(w, Math.ceil(((sp.end - trace.start) / dur) * w)));

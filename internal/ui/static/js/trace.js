@@ -19,10 +19,14 @@ export function renderTrace(root, id) {
   const ctrl = new AbortController();
   fill(root, h('p', { class: 'pad muted' }, h('span', { class: 'spinner' }), ` Loading trace ${id}…`));
   let page = null;
-  fetchTrace(id, { signal: ctrl.signal }).then((ct) => {
+  const phases = {};
+  fetchTrace(id, { signal: ctrl.signal, timing: phases }).then((ct) => {
     const fetched = performance.now();
     const trace = buildTrace(ct);
-    page = new TracePage(root, trace, started, { fetchMs: Math.round(fetched - started), buildMs: Math.round(performance.now() - fetched) });
+    const built = performance.now();
+    phases.buildMs = Math.round(built - fetched);
+    page = new TracePage(root, trace, started, phases);
+    phases.renderMs = Math.round(performance.now() - built);
   }).catch((e) => {
     if (e.name === 'AbortError') return;
     if (e.status === 404 || e.status === 400) notFound(root, id, ctrl.signal);
