@@ -49,6 +49,11 @@ type Config struct {
 	Templates int
 	// KeepIDs keeps up to this many acknowledged trace IDs for verification.
 	KeepIDs int
+	// Backdate spreads span start times evenly over this long a window
+	// that ends when the run starts: batch n of N starts Backdate·(N−n)/N
+	// before the run, so a short run fills a long time range in time
+	// order. 0 stamps every span with about the run's start time.
+	Backdate time.Duration
 }
 
 // Report is the outcome of a run.
@@ -63,6 +68,9 @@ type Report struct {
 	TraceIDs [][16]byte
 	// SpansPerTrace is the shape's span count per trace.
 	SpansPerTrace int
+	// Started is when the run started: every span starts within
+	// [Started−Backdate−1s, Started].
+	Started time.Time
 }
 
 // SpansPerSecond is the accepted throughput.
@@ -102,6 +110,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Shape.SpansPerTrace <= 0 {
 		cfg.Shape = ReferenceShape()
 	}
+	if cfg.Backdate < 0 {
+		return Report{}, fmt.Errorf("negative backdate %s", cfg.Backdate)
+	}
 	tracesPerBatch := max(1, cfg.BatchSpans/cfg.Shape.SpansPerTrace)
 	var enc func(ptrace.Traces) ([]byte, error)
 	var snd sender
@@ -120,12 +131,16 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	defer snd.close()
-	now := uint64(time.Now().Add(-time.Second).UnixNano())
+	started := time.Now()
+	now := uint64(started.Add(-time.Second).UnixNano())
 	templates := make([]*Template, cfg.Templates)
 	for i := range templates {
 		td := BuildTraces(cfg.Shape, tracesPerBatch, now, uint64(i)+1)
 		if templates[i], err = NewTemplate(td, tracesPerBatch, enc, false); err != nil {
 			return Report{}, err
+		}
+		if cfg.Backdate > 0 && !templates[i].Shiftable() {
+			return Report{}, fmt.Errorf("backdate: %s templates cannot shift span times", cfg.Protocol)
 		}
 	}
 	batchSpans := templates[0].Spans
@@ -140,6 +155,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		wg        sync.WaitGroup
 	)
 	rep.SpansPerTrace = cfg.Shape.SpansPerTrace
+	rep.Started = started
 	start := time.Now()
 	var interval time.Duration
 	if cfg.Rate > 0 {
@@ -151,7 +167,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			defer wg.Done()
 			var buf []byte
 			var batchIDs [][16]byte
-			var lat []time.Duration
+			lat := newReservoir(maxLatencySamples/cfg.Workers, uint64(w))
 			rng := rand.New(rand.NewPCG(uint64(w), 99))
 			for ctx.Err() == nil {
 				n := next.Add(1) - 1
@@ -167,10 +183,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 					}
 				}
 				tpl := templates[int(n)%len(templates)]
-				buf, batchIDs = tpl.Instance(buf, uint64(n)+1, batchIDs[:0])
+				shift := -cfg.Backdate + time.Duration(float64(cfg.Backdate)*float64(n)/float64(batches))
+				buf, batchIDs = tpl.InstanceAt(buf, uint64(n)+1, batchIDs[:0], shift)
 				t0 := time.Now()
 				err := snd.send(ctx, buf)
-				lat = append(lat, time.Since(t0))
+				lat.add(time.Since(t0))
 				mu.Lock()
 				rep.Batches++
 				rep.Offered += int64(tpl.Spans)
@@ -192,7 +209,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 				mu.Unlock()
 			}
 			mu.Lock()
-			latencies = append(latencies, lat...)
+			latencies = append(latencies, lat.samples...)
 			mu.Unlock()
 		}(w)
 	}
@@ -205,6 +222,31 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		rep.LatencyP99 = latencies[min(len(latencies)-1, len(latencies)*99/100)]
 	}
 	return rep, ctx.Err()
+}
+
+// maxLatencySamples bounds the export latencies a run keeps (a uniform
+// sample of them), so a run's memory does not grow with its length.
+const maxLatencySamples = 1 << 16
+
+// reservoir keeps a uniform sample of up to cap(samples) durations
+// (Vitter's algorithm R).
+type reservoir struct {
+	samples []time.Duration
+	seen    int
+	rng     *rand.Rand
+}
+
+func newReservoir(size int, seed uint64) *reservoir {
+	return &reservoir{samples: make([]time.Duration, 0, max(1, size)), rng: rand.New(rand.NewPCG(seed, 7))}
+}
+
+func (r *reservoir) add(d time.Duration) {
+	r.seen++
+	if len(r.samples) < cap(r.samples) {
+		r.samples = append(r.samples, d)
+	} else if i := r.rng.IntN(r.seen); i < len(r.samples) {
+		r.samples[i] = d
+	}
 }
 
 // rawCodec sends pre-encoded protobuf bytes and keeps the response bytes.
