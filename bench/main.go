@@ -22,8 +22,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -122,7 +124,8 @@ type result struct {
 	peakRSSMiB     float64
 	blockBytesSpan float64
 	diskBytesSpan  float64
-	// With -compact: once compaction has merged the blocks.
+	// With -compact: once compaction has merged the blocks; blocksBefore
+	// counts the blocks cut from the head.
 	cpuUsCompacted            float64
 	peakRSSCompactedMiB       float64
 	compactedBytesSpan        float64
@@ -144,7 +147,7 @@ func (r result) line() string {
 	line := fmt.Sprintf("%.0f spans/s, %.2f CPU-µs/span (%.2f with block flush), peak %.0f MiB, %.1f B/span in blocks (%.1f counting WAL)",
 		r.spansPerSec, r.cpuUsPerSpan, r.cpuUsWithFlush, r.peakRSSMiB, r.blockBytesSpan, r.diskBytesSpan)
 	if r.blocksAfter > 0 {
-		line += fmt.Sprintf(", after compaction %.1f B/span (%.0f blocks, %.0f at head flush; %.2f CPU-µs/span in all, peak %.0f MiB)",
+		line += fmt.Sprintf(", after compaction %.1f B/span (%.0f blocks, %.0f cut from the head; %.2f CPU-µs/span in all, peak %.0f MiB)",
 			r.compactedBytesSpan, r.blocksAfter, r.blocksBefore, r.cpuUsCompacted, r.peakRSSCompactedMiB)
 	}
 	line += fmt.Sprintf(", trace by ID p50 %s p99 %s, search limit 20 %s, rare-value scan %s, TraceQL %v, metrics %s, freshness %s, probe search %s",
@@ -255,7 +258,7 @@ func runOnce(bin string, cfg runConfig, protocol string) (result, error) {
 	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
 		m, err := scrape(metricsURL)
 		if err == nil && m["waymark_store_head_spans"] == 0 {
-			r.blocksBefore = m["waymark_store_blocks"]
+			r.blocksBefore = m["waymark_store_blocks_written_total"]
 			break
 		}
 		if time.Now().After(deadline) {
@@ -268,7 +271,7 @@ func runOnce(bin string, cfg runConfig, protocol string) (result, error) {
 	r.blockBytesSpan = float64(dirSize(filepath.Join(dataDir, "blocks"))) / float64(rep.Accepted)
 	r.diskBytesSpan = float64(dirSize(dataDir)) / float64(rep.Accepted)
 	if cfg.compact {
-		fmt.Fprintf(os.Stderr, "bench: %.0f blocks at head flush; waiting for compaction\n", r.blocksBefore)
+		fmt.Fprintf(os.Stderr, "bench: %.0f blocks cut from the head; waiting for compaction\n", r.blocksBefore)
 		if r.blocksAfter, err = waitCompacted(metricsURL, data.end); err != nil {
 			return r, err
 		}
@@ -282,15 +285,26 @@ func runOnce(bin string, cfg runConfig, protocol string) (result, error) {
 	}
 
 	// Freshness last: it adds a trace.
-	fresh := timeRange{start: data.start, end: time.Now().Add(time.Minute)}
-	var probe string
-	if r.freshness, probe, err = freshness(context.Background(), grpcEndpoint, queryURL, cfg.workload, fresh); err != nil {
-		return r, err
+	freshRange := timeRange{start: data.start, end: time.Now().Add(time.Minute)}
+	r.freshness, r.searchProbe = failed, failed
+	probe, fresh, err := freshness(context.Background(), grpcEndpoint, queryURL, cfg.workload, freshRange)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: freshness: %v\n", err)
+		return r, nil
 	}
-	r.searchProbe, _, err = medianOf(searchReps, func() (time.Duration, int, error) {
-		return jaegerSearch(queryURL, cfg.workload.service, probeKey, probe, fresh)
+	r.freshness = fresh
+	d, n, err := medianOf(searchReps, func() (time.Duration, int, error) {
+		return jaegerSearch(queryURL, cfg.workload.service, probeKey, probe, freshRange)
 	})
-	return r, err
+	if err == nil && n != 1 {
+		err = fmt.Errorf("found %d traces, want the probe's one", n)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: search for the probe: %v\n", err)
+		return r, nil
+	}
+	r.searchProbe = d
+	return r, nil
 }
 
 // timeQueries times trace by ID, the searches and the TraceQL and
@@ -312,44 +326,44 @@ func timeQueries(r *result, w workload, queryURL, tempoURL string, rep loadgen.R
 	slices.Sort(lat)
 	r.idP50, r.idP99 = lat[len(lat)/2], lat[len(lat)*99/100]
 
-	// timed runs a query searchReps times (metricsReps for metrics) and
-	// checks whether it found something as it should.
-	timed := func(what string, reps int, wantMatches bool, query func() (time.Duration, int, error)) (time.Duration, error) {
+	// timed runs a query reps times and returns the median latency, or
+	// failed (logged) when it erred or did not find what it should: one
+	// slow or wrong query does not cost the other figures of a long run.
+	timed := func(what string, reps int, wantMatches bool, query func() (time.Duration, int, error)) time.Duration {
 		d, n, err := medianOf(reps, query)
 		switch {
-		case err != nil:
-			return 0, fmt.Errorf("%s: %w", what, err)
-		case wantMatches && n == 0:
-			return 0, fmt.Errorf("%s found nothing", what)
-		case !wantMatches && n > 0:
-			return 0, fmt.Errorf("%s found %d results, want none", what, n)
+		case err == nil && wantMatches && n == 0:
+			err = errors.New("found nothing")
+		case err == nil && !wantMatches && n > 0:
+			err = fmt.Errorf("found %d results, want none", n)
 		}
-		return d, nil
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", what, err)
+			return failed
+		}
+		return d
 	}
-	var err error
-	if r.search20, err = timed("search by service and attribute", searchReps, true, func() (time.Duration, int, error) {
+	r.search20 = timed("search by service and attribute", searchReps, true, func() (time.Duration, int, error) {
 		return jaegerSearch(queryURL, w.service, w.tagKey, w.tagValue, data)
-	}); err != nil {
-		return err
-	}
-	if r.searchRare, err = timed("search for a value no span has", searchReps, false, func() (time.Duration, int, error) {
+	})
+	r.searchRare = timed("search for a value no span has", searchReps, false, func() (time.Duration, int, error) {
 		return jaegerSearch(queryURL, w.service, w.rareKey, w.rareValue, data)
-	}); err != nil {
-		return err
-	}
+	})
 	r.traceql = make([]time.Duration, len(w.traceql))
 	for i, q := range w.traceql {
-		if r.traceql[i], err = timed("TraceQL "+q.q, searchReps, q.wantMatches, func() (time.Duration, int, error) {
+		r.traceql[i] = timed("TraceQL "+q.q, searchReps, q.wantMatches, func() (time.Duration, int, error) {
 			return tempoSearch(tempoURL, q.q, data)
-		}); err != nil {
-			return err
-		}
+		})
 	}
-	r.metrics, err = timed("TraceQL metrics "+w.metrics, metricsReps, true, func() (time.Duration, int, error) {
+	r.metrics = timed("TraceQL metrics "+w.metrics, metricsReps, true, func() (time.Duration, int, error) {
 		return tempoMetrics(tempoURL, w.metrics, data)
 	})
-	return err
+	return nil
 }
+
+// failed marks a latency that could not be measured; the table shows it
+// as failed.
+const failed time.Duration = -1
 
 // startWaymark runs the binary with args, the Zipkin, Jaeger and Jaeger
 // gRPC query ports turned off unless args set them, and waits until
@@ -408,6 +422,10 @@ func printRow[R any](rs []R, name, unit string, f func(R) float64) {
 	}
 	slices.Sort(v)
 	name = strings.ReplaceAll(name, "|", `\|`) // TraceQL pipes inside a Markdown table
+	if slices.ContainsFunc(v, math.IsNaN) {
+		fmt.Printf("| %s | failed (see the log) | |\n", name)
+		return
+	}
 	fmt.Printf("| %s | %.2f %s | %.2f – %.2f |\n", name, v[len(v)/2], unit, v[0], v[len(v)-1])
 }
 
@@ -430,7 +448,12 @@ func printColumns() {
 func printTable(rs []result, cfg runConfig, protocol string) {
 	row := func(name, unit string, f func(result) float64) { printRow(rs, name, unit, f) }
 	ms := func(f func(result) time.Duration) func(result) float64 {
-		return func(r result) float64 { return float64(f(r)) / 1e6 }
+		return func(r result) float64 {
+			if f(r) == failed {
+				return math.NaN()
+			}
+			return float64(f(r)) / 1e6
+		}
 	}
 	w := cfg.workload
 	printTableHead(cfg.spans, protocol, w.name, cfg.rate, len(rs))
@@ -451,7 +474,7 @@ func printTable(rs []result, cfg runConfig, protocol string) {
 	row("bytes on disk per span, blocks", "B", func(r result) float64 { return r.blockBytesSpan })
 	row("bytes on disk per span, everything in the data dir", "B", func(r result) float64 { return r.diskBytesSpan })
 	if cfg.compact {
-		row("blocks when the head was flushed", "", func(r result) float64 { return r.blocksBefore })
+		row("blocks cut from the head", "", func(r result) float64 { return r.blocksBefore })
 		row("blocks after compaction", "", func(r result) float64 { return r.blocksAfter })
 		row("bytes on disk per span, blocks after compaction", "B", func(r result) float64 { return r.compactedBytesSpan })
 		row("server CPU per span, including flush and compaction", "µs", func(r result) float64 { return r.cpuUsCompacted })

@@ -115,9 +115,9 @@ const probeKey = "bench.probe"
 
 // freshness sends one trace of w's shape whose spans carry a probe value
 // no other span has, then polls the Jaeger search for it over r. It
-// returns the time from the export's acknowledgement to the end of the
-// first search that found it, and the probe value.
-func freshness(ctx context.Context, endpoint, queryURL string, w workload, r timeRange) (time.Duration, string, error) {
+// returns the probe value and the time from the export's acknowledgement
+// to the end of the first search that found it.
+func freshness(ctx context.Context, endpoint, queryURL string, w workload, r timeRange) (string, time.Duration, error) {
 	probe := fmt.Sprintf("probe-%d", time.Now().UnixNano())
 	td := loadgen.BuildTraces(w.shape, 1, uint64(time.Now().UnixNano()), 77)
 	for _, rs := range td.ResourceSpans().All() {
@@ -131,29 +131,29 @@ func freshness(ctx context.Context, endpoint, queryURL string, w workload, r tim
 	// far beyond any the load run used.
 	tpl, err := loadgen.NewTemplate(td, 1, (&ptrace.ProtoMarshaler{}).MarshalTraces, false)
 	if err != nil {
-		return 0, "", err
+		return "", 0, err
 	}
 	body, _ := tpl.Instance(nil, 1<<39, nil)
 	if td, err = (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(body); err != nil {
-		return 0, "", err
+		return "", 0, err
 	}
 	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		return 0, "", err
+		return "", 0, err
 	}
 	defer conn.Close()
 	if _, err := ptraceotlp.NewGRPCClient(conn).Export(ctx, ptraceotlp.NewExportRequestFromTraces(td)); err != nil {
-		return 0, "", fmt.Errorf("export probe: %w", err)
+		return "", 0, fmt.Errorf("export probe: %w", err)
 	}
 	acked := time.Now()
 	for deadline := acked.Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		_, n, err := jaegerSearch(queryURL, w.service, probeKey, probe, r)
 		if err != nil {
-			return 0, "", err
+			return "", 0, err
 		}
 		if n > 0 {
-			return time.Since(acked), probe, nil
+			return probe, time.Since(acked), nil
 		}
 	}
-	return 0, "", fmt.Errorf("probe %s not found by search within a minute of its acknowledgement", probe)
+	return "", 0, fmt.Errorf("probe %s not found by search within a minute of its acknowledgement", probe)
 }
