@@ -20,7 +20,7 @@ const (
 	compactGrace  = time.Minute
 )
 
-// scrape reads every sample of a Prometheus text exposition at u, keyed
+// scrape reads every sample of the Prometheus text exposition at u, keyed
 // by series as written (name{labels}).
 func scrape(u string) (map[string]float64, error) {
 	resp, err := http.Get(u)
@@ -32,20 +32,30 @@ func scrape(u string) (map[string]float64, error) {
 	if err != nil {
 		return nil, err
 	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: HTTP %d", u, resp.StatusCode)
+	}
+	return parseExposition(string(b)), nil
+}
+
+// parseExposition returns the samples of a Prometheus text exposition,
+// keyed by series as written (name{labels}); comments and lines without
+// a number are skipped.
+func parseExposition(text string) map[string]float64 {
 	out := map[string]float64{}
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(text, "\n") {
 		if line == "" || line[0] == '#' {
 			continue
 		}
 		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
+		if i <= 0 {
 			continue
 		}
 		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
 			out[line[:i]] = v
 		}
 	}
-	return out, nil
+	return out
 }
 
 // sumSeries adds the samples of every series of the metric name.
