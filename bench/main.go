@@ -141,11 +141,13 @@ type result struct {
 	// searchProbe then times the search for its value (one trace has it).
 	freshness, searchProbe time.Duration
 	accepted               int64
+	// retries counts batches resent after the server refused them as overloaded.
+	retries int64
 }
 
 func (r result) line() string {
-	line := fmt.Sprintf("%.0f spans/s, %.2f CPU-µs/span (%.2f with block flush), peak %.0f MiB, %.1f B/span in blocks (%.1f counting WAL)",
-		r.spansPerSec, r.cpuUsPerSpan, r.cpuUsWithFlush, r.peakRSSMiB, r.blockBytesSpan, r.diskBytesSpan)
+	line := fmt.Sprintf("%.0f spans/s (%d batches resent), %.2f CPU-µs/span (%.2f with block flush), peak %.0f MiB, %.1f B/span in blocks (%.1f counting WAL)",
+		r.spansPerSec, r.retries, r.cpuUsPerSpan, r.cpuUsWithFlush, r.peakRSSMiB, r.blockBytesSpan, r.diskBytesSpan)
 	if r.blocksAfter > 0 {
 		line += fmt.Sprintf(", after compaction %.1f B/span (%.0f blocks, %.0f cut from the head; %.2f CPU-µs/span in all, peak %.0f MiB)",
 			r.compactedBytesSpan, r.blocksAfter, r.blocksBefore, r.cpuUsCompacted, r.peakRSSCompactedMiB)
@@ -231,7 +233,7 @@ func runOnce(bin string, cfg runConfig, protocol string) (result, error) {
 	shape := cfg.workload.shape
 	cpu0, _ := cpuTicks(pid)
 	rep, err := loadgen.Run(context.Background(), loadgen.Config{Protocol: protocol, Endpoint: endpoint, Spans: cfg.spans, BatchSpans: 1000,
-		Rate: cfg.rate, Workers: cfg.workers, Shape: shape, KeepIDs: 1000, Backdate: cfg.backdate})
+		Rate: cfg.rate, Workers: cfg.workers, Shape: shape, KeepIDs: 1000, Backdate: cfg.backdate, Retry: true})
 	if err != nil {
 		return r, err
 	}
@@ -245,7 +247,7 @@ func runOnce(bin string, cfg runConfig, protocol string) (result, error) {
 	if cfg.backdate == 0 {
 		data.end = time.Now().Add(time.Second)
 	}
-	r.accepted = rep.Accepted
+	r.accepted, r.retries = rep.Accepted, rep.Retries
 	r.spansPerSec = rep.SpansPerSecond()
 	perSpan := func(ticks int64) float64 { return float64(ticks) * 1e6 / ticksPerSecond / float64(rep.Accepted) }
 	r.cpuUsPerSpan = perSpan(cpu1 - cpu0)
@@ -468,6 +470,7 @@ func printTable(rs []result, cfg runConfig, protocol string) {
 	}
 	printColumns()
 	row("ingest throughput", "spans/s", func(r result) float64 { return r.spansPerSec })
+	row("batches resent after an overloaded refusal", "", func(r result) float64 { return float64(r.retries) })
 	row("server CPU per span, until acknowledged", "µs", func(r result) float64 { return r.cpuUsPerSpan })
 	row("server CPU per span, including block flush", "µs", func(r result) float64 { return r.cpuUsWithFlush })
 	row("peak server memory (VmHWM) until the head is flushed", "MiB", func(r result) float64 { return r.peakRSSMiB })

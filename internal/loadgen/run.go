@@ -11,16 +11,20 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 // Protocols loadgen can send.
@@ -54,6 +58,12 @@ type Config struct {
 	// before the run, so a short run fills a long time range in time
 	// order. 0 stamps every span with about the run's start time.
 	Backdate time.Duration
+	// Retry resends a batch the receiver refused as overloaded (gRPC
+	// UNAVAILABLE or RESOURCE_EXHAUSTED, HTTP 429 or 503) after the delay it
+	// asks for (RetryInfo, Retry-After), or else after a backoff from 100 ms
+	// doubling to 5 s, until it is accepted or ctx ends, as an OTLP
+	// exporter does. Without it a refusal counts in Report.Refused.
+	Retry bool
 }
 
 // Report is the outcome of a run.
@@ -71,6 +81,8 @@ type Report struct {
 	// Started is when the run started: every span starts within
 	// [Started−Backdate−1s, Started].
 	Started time.Time
+	// Retries counts batches resent after an overloaded refusal (Config.Retry).
+	Retries int64
 }
 
 // SpansPerSecond is the accepted throughput.
@@ -83,8 +95,8 @@ func (r Report) SpansPerSecond() float64 {
 
 // String formats the report on one line.
 func (r Report) String() string {
-	s := fmt.Sprintf("offered=%d accepted=%d refused=%d batches=%d elapsed=%s rate=%.0f spans/s export_latency_p50=%s p99=%s",
-		r.Offered, r.Accepted, r.Refused, r.Batches, r.Elapsed.Round(time.Millisecond), r.SpansPerSecond(), r.LatencyP50, r.LatencyP99)
+	s := fmt.Sprintf("offered=%d accepted=%d refused=%d retries=%d batches=%d elapsed=%s rate=%.0f spans/s export_latency_p50=%s p99=%s",
+		r.Offered, r.Accepted, r.Refused, r.Retries, r.Batches, r.Elapsed.Round(time.Millisecond), r.SpansPerSecond(), r.LatencyP50, r.LatencyP99)
 	if r.FirstError != "" {
 		s += " first_error=" + r.FirstError
 	}
@@ -187,6 +199,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 				buf, batchIDs = tpl.InstanceAt(buf, uint64(n)+1, batchIDs[:0], shift)
 				t0 := time.Now()
 				err := snd.send(ctx, buf)
+				if cfg.Retry {
+					var retries int64
+					retries, err = resend(ctx, snd, buf, err)
+					mu.Lock()
+					rep.Retries += retries
+					mu.Unlock()
+				}
 				lat.add(time.Since(t0))
 				mu.Lock()
 				rep.Batches++
@@ -222,6 +241,47 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		rep.LatencyP99 = latencies[min(len(latencies)-1, len(latencies)*99/100)]
 	}
 	return rep, ctx.Err()
+}
+
+// Backoff between resends when the receiver gives no delay.
+const (
+	minRetryBackoff = 100 * time.Millisecond
+	maxRetryBackoff = 5 * time.Second
+)
+
+// overloadedError is a refusal the receiver asked to have retried.
+type overloadedError struct {
+	err error
+	// after is the delay the receiver asked for; 0 if it gave none.
+	after time.Duration
+}
+
+func (e *overloadedError) Error() string { return e.err.Error() }
+func (e *overloadedError) Unwrap() error { return e.err }
+
+// resend sends body again while err is an overloaded refusal, waiting
+// the delay the receiver asks for (or a backoff) before each resend. It
+// returns how many resends it made and the last error.
+func resend(ctx context.Context, snd sender, body []byte, err error) (int64, error) {
+	var n int64
+	backoff := minRetryBackoff
+	for {
+		var oe *overloadedError
+		if err == nil || !errors.As(err, &oe) {
+			return n, err
+		}
+		wait := oe.after
+		if wait <= 0 {
+			wait, backoff = backoff, min(2*backoff, maxRetryBackoff)
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return n, err
+		}
+		n++
+		err = snd.send(ctx, body)
+	}
 }
 
 // maxLatencySamples bounds the export latencies a run keeps (a uniform
@@ -291,9 +351,25 @@ func (s *grpcSender) send(ctx context.Context, body []byte) error {
 	}
 	var resp []byte
 	if err := s.conn.Invoke(ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export", &body, &resp, grpc.ForceCodec(rawCodec{})); err != nil {
-		return err
+		return grpcRefusal(err)
 	}
 	return checkPartial(resp)
+}
+
+// grpcRefusal marks an UNAVAILABLE or RESOURCE_EXHAUSTED error as
+// overloaded, with its RetryInfo delay.
+func grpcRefusal(err error) error {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unavailable && st.Code() != codes.ResourceExhausted {
+		return err
+	}
+	oe := &overloadedError{err: err}
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+			oe.after = min(max(ri.GetRetryDelay().AsDuration(), 0), maxRetryBackoff)
+		}
+	}
+	return oe
 }
 
 func checkPartial(resp []byte) error {
@@ -334,7 +410,15 @@ func (s *httpSender) send(ctx context.Context, body []byte) error {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+		err := fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			oe := &overloadedError{err: err}
+			if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs > 0 {
+				oe.after = min(time.Duration(secs)*time.Second, maxRetryBackoff)
+			}
+			return oe
+		}
+		return err
 	}
 	return checkPartial(b)
 }
