@@ -28,7 +28,8 @@ const (
 // timeRange is the span time range a query covers.
 type timeRange struct{ start, end time.Time }
 
-var httpClient = &http.Client{Timeout: 2 * time.Minute}
+// httpClient waits longer than any server query timeout a run sets.
+var httpClient = &http.Client{Timeout: 5 * time.Minute}
 
 // getJSON fetches u, which must answer 200, decodes the body into v and
 // returns the request's latency.
