@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"waymark/internal/loadgen"
@@ -48,7 +45,12 @@ func runAgentBench(bin string, cfg agentBenchConfig) {
 		fmt.Fprintf(os.Stderr, "run %d: %s\n", i+1, r.line())
 		rs = append(rs, r)
 	}
-	printTableHead(cfg.spans, loadgen.ProtocolOTLPGRPC+fmt.Sprintf(" to an agent (hash_seed %v%%, enrichment, one exporter to a server)", cfg.samplePct), cfg.varied, cfg.rate, len(rs))
+	workload := "reference (constant attribute values)"
+	if cfg.varied {
+		workload = "varied attribute values"
+	}
+	printTableHead(cfg.spans, loadgen.ProtocolOTLPGRPC+fmt.Sprintf(" to an agent (hash_seed %v%%, enrichment, one exporter to a server)", cfg.samplePct), workload, cfg.rate, len(rs))
+	printColumns()
 	printRow(rs, "agent throughput", "spans/s", func(r agentResult) float64 { return r.spansPerSec })
 	printRow(rs, "agent CPU per span, until acknowledged (durable in the queue)", "µs", func(r agentResult) float64 { return r.cpuUsAcked })
 	printRow(rs, "agent CPU per span, receive → sample → batch → queue → export", "µs", func(r agentResult) float64 { return r.cpuUsExported })
@@ -144,27 +146,9 @@ func runAgentOnce(bin string, cfg agentBenchConfig) (agentResult, error) {
 
 // agentMetric sums every sample of the metric name the agent exports.
 func agentMetric(adminURL, name string) (float64, bool) {
-	resp, err := http.Get(adminURL + "/metrics")
+	m, err := scrape(adminURL + "/metrics")
 	if err != nil {
 		return 0, false
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, false
-	}
-	sum, found := 0.0, false
-	for _, line := range strings.Split(string(b), "\n") {
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '{') {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			return 0, false
-		}
-		sum, found = sum+v, true
-	}
-	return sum, found
+	return sumSeries(m, name)
 }

@@ -1,24 +1,35 @@
 // Command bench measures Waymark end to end on this machine: it builds and
 // starts the waymark binary on a clean data directory, drives it with the
 // load generator, and prints one table of ingest spans/s, server CPU-µs per
-// span (utime+stime from /proc), peak memory (VmHWM), bytes on disk per span,
-// and query latencies.
+// span (utime+stime from /proc), peak memory (VmHWM), bytes on disk per
+// span, query latencies and freshness (how soon a search finds a span
+// after its export was acknowledged).
 //
 //	go run ./bench                       # reference workload, 1,000,000 spans, 3 runs
 //	go run ./bench -spans 200000 -runs 1 # quicker
 //	go run ./bench -agent -rate 50000 -workers 16   # the agent in front of a server (see agent.go)
+//
+// At scale, one command per workload gives every figure of the storage and
+// query goals: 10 million spans with start times spread over the hour
+// before the run, bytes per span once compaction has merged the blocks,
+// then trace by ID, searches, TraceQL and metrics queries over that hour,
+// and freshness (the longer query timeout lets the metrics query over 10
+// million spans finish instead of failing at the default 30 s):
+//
+//	go run ./bench -spans 10000000 -runs 1 -backdate 1h -compact -server-flags=--query.timeout=2m                   # reference workload
+//	go run ./bench -spans 10000000 -runs 1 -backdate 1h -compact -server-flags=--query.timeout=2m -shape platform   # varied, Envoy-like platform mix
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
-	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +46,11 @@ func main() {
 	spans := flag.Int("spans", 1_000_000, "spans per run")
 	runs := flag.Int("runs", 3, "runs (fresh server each); the table shows the median")
 	protocol := flag.String("protocol", loadgen.ProtocolOTLPGRPC, "otlp-grpc or otlp-http, or both comma-separated (one table, a row per protocol for ingest)")
+	shape := flag.String("shape", "reference", "reference, or platform: 6-span traces edge → gateway → sidecar → checkout → payments → db with varied Envoy-like values and 1% errors")
 	varied := flag.Bool("varied", false, "varied attribute values instead of the reference workload's constant ones")
+	backdate := flag.Duration("backdate", 0, "spread span start times evenly over this long before the run (e.g. 1h), and query that range")
+	compact := flag.Bool("compact", false, "short compaction windows and head age; wait until compaction has merged the blocks, measure bytes per span, then query")
+	serverFlags := flag.String("server-flags", "", "extra waymark flags, separated by spaces (after bench's own, so they win)")
 	rate := flag.Int("rate", 0, "offered spans/s (0 = as fast as accepted)")
 	workers := flag.Int("workers", 4, "loadgen senders")
 	keep := flag.Bool("keep", false, "keep the data directory")
@@ -49,23 +64,40 @@ func main() {
 		runAgentBench(bin, agentBenchConfig{spans: *spans, runs: *runs, rate: *rate, workers: *workers, samplePct: *samplePct, varied: *varied})
 		return
 	}
+	w, err := workloadFor(*shape, *varied)
+	check(err)
+	cfg := runConfig{spans: *spans, workload: w, backdate: *backdate, compact: *compact, serverFlags: strings.Fields(*serverFlags),
+		rate: *rate, workers: *workers, keep: *keep}
 	protocols := strings.Split(*protocol, ",")
 	byProtocol := make([][]result, len(protocols))
 	for p, proto := range protocols {
 		for i := 0; i < *runs; i++ {
-			r, err := runOnce(bin, *spans, proto, *varied, *rate, *workers, *keep)
+			r, err := runOnce(bin, cfg, proto)
 			check(err)
 			fmt.Fprintf(os.Stderr, "%s run %d: %s\n", proto, i+1, r.line())
 			byProtocol[p] = append(byProtocol[p], r)
 		}
 	}
-	printTable(byProtocol[0], *spans, protocols[0], *varied, *rate)
+	printTable(byProtocol[0], cfg, protocols[0])
 	for p := 1; p < len(protocols); p++ {
 		rs := byProtocol[p]
 		printRow(rs, "ingest throughput, "+protocols[p], "spans/s", func(r result) float64 { return r.spansPerSec })
 		printRow(rs, "server CPU per span until acknowledged, "+protocols[p], "µs", func(r result) float64 { return r.cpuUsPerSpan })
 		printRow(rs, "server CPU per span including block flush, "+protocols[p], "µs", func(r result) float64 { return r.cpuUsWithFlush })
 	}
+	fmt.Printf("\nbench process peak memory (VmHWM, load generator included): %.0f MiB\n", peakRSS(os.Getpid()))
+}
+
+// runConfig is what one server run does.
+type runConfig struct {
+	spans    int
+	workload workload
+	backdate time.Duration
+	compact  bool
+	// serverFlags are extra waymark flags.
+	serverFlags   []string
+	rate, workers int
+	keep          bool
 }
 
 func check(err error) {
@@ -93,17 +125,37 @@ type result struct {
 	peakRSSMiB     float64
 	blockBytesSpan float64
 	diskBytesSpan  float64
-	idP50, idP99   time.Duration
-	search20       time.Duration
-	searchRare     time.Duration
-	// traceqlFilter and traceqlStructural time TraceQL searches through the Tempo API.
-	traceqlFilter, traceqlStructural time.Duration
-	accepted                         int64
+	// With -compact: once compaction has merged the blocks; blocksBefore
+	// counts the blocks cut from the head.
+	cpuUsCompacted            float64
+	peakRSSCompactedMiB       float64
+	compactedBytesSpan        float64
+	blocksBefore, blocksAfter float64
+
+	idP50, idP99 time.Duration
+	search20     time.Duration
+	searchRare   time.Duration
+	// traceql are the workload's TraceQL searches, in order.
+	traceql []time.Duration
+	metrics time.Duration
+	// freshness is from the probe's acknowledgement to a search finding it;
+	// searchProbe then times the search for its value (one trace has it).
+	freshness, searchProbe time.Duration
+	accepted               int64
+	// retries counts batches resent after the server refused them as overloaded.
+	retries int64
 }
 
 func (r result) line() string {
-	return fmt.Sprintf("%.0f spans/s, %.2f CPU-µs/span (%.2f with block flush), peak %.0f MiB, %.1f B/span in blocks (%.1f counting WAL), trace by ID p50 %s p99 %s, search limit 20 %s, rare-value scan %s",
-		r.spansPerSec, r.cpuUsPerSpan, r.cpuUsWithFlush, r.peakRSSMiB, r.blockBytesSpan, r.diskBytesSpan, r.idP50, r.idP99, r.search20, r.searchRare)
+	line := fmt.Sprintf("%.0f spans/s (%d batches resent), %.2f CPU-µs/span (%.2f with block flush), peak %.0f MiB, %.1f B/span in blocks (%.1f counting WAL)",
+		r.spansPerSec, r.retries, r.cpuUsPerSpan, r.cpuUsWithFlush, r.peakRSSMiB, r.blockBytesSpan, r.diskBytesSpan)
+	if r.blocksAfter > 0 {
+		line += fmt.Sprintf(", after compaction %.1f B/span (%.0f blocks, %.0f cut from the head; %.2f CPU-µs/span in all, peak %.0f MiB)",
+			r.compactedBytesSpan, r.blocksAfter, r.blocksBefore, r.cpuUsCompacted, r.peakRSSCompactedMiB)
+	}
+	line += fmt.Sprintf(", trace by ID p50 %s p99 %s, search limit 20 %s, rare-value scan %s, TraceQL %v, metrics %s, freshness %s, probe search %s",
+		r.idP50, r.idP99, r.search20, r.searchRare, r.traceql, r.metrics, r.freshness, r.searchProbe)
+	return line
 }
 
 func freePort() int {
@@ -150,51 +202,39 @@ func dirSize(dir string) int64 {
 	return n
 }
 
-func metric(queryURL, name string) float64 {
-	resp, err := http.Get(queryURL + "/metrics")
-	if err != nil {
-		return -1
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, name+" ") {
-			v, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
-			return v
-		}
-	}
-	return -1
-}
-
-func runOnce(bin string, spans int, protocol string, varied bool, rate, workers int, keep bool) (result, error) {
+func runOnce(bin string, cfg runConfig, protocol string) (result, error) {
 	var r result
 	dataDir, err := os.MkdirTemp("", "waymark-bench-data")
 	if err != nil {
 		return r, err
 	}
-	if !keep {
+	if !cfg.keep {
 		defer os.RemoveAll(dataDir)
 	}
 	grpcPort, httpPort, queryPort, tempoPort := freePort(), freePort(), freePort(), freePort()
 	queryURL := "http://127.0.0.1:" + strconv.Itoa(queryPort)
 	tempoURL := "http://127.0.0.1:" + strconv.Itoa(tempoPort)
-	cmd, err := startWaymark(bin, queryURL+"/ready", "all-in-one", "--data_dir="+dataDir,
-		"--receivers.otlp_grpc_port="+strconv.Itoa(grpcPort), "--receivers.otlp_http_port="+strconv.Itoa(httpPort),
-		"--query.tempo_port="+strconv.Itoa(tempoPort), "--query.jaeger_port="+strconv.Itoa(queryPort))
+	args := []string{"--data_dir=" + dataDir,
+		"--receivers.otlp_grpc_port=" + strconv.Itoa(grpcPort), "--receivers.otlp_http_port=" + strconv.Itoa(httpPort),
+		"--query.tempo_port=" + strconv.Itoa(tempoPort), "--query.jaeger_port=" + strconv.Itoa(queryPort)}
+	if cfg.compact {
+		args = append(args, compactFlags...)
+	}
+	cmd, err := startWaymark(bin, queryURL+"/ready", "all-in-one", append(args, cfg.serverFlags...)...)
 	if err != nil {
 		return r, err
 	}
 	defer stopWaymark(cmd)
 	pid := cmd.Process.Pid
-	endpoint := "127.0.0.1:" + strconv.Itoa(grpcPort)
+	grpcEndpoint := "127.0.0.1:" + strconv.Itoa(grpcPort)
+	endpoint := grpcEndpoint
 	if protocol == loadgen.ProtocolOTLPHTTP {
 		endpoint = "127.0.0.1:" + strconv.Itoa(httpPort)
 	}
-	shape := loadgen.ReferenceShape()
-	shape.Varied = varied
+	shape := cfg.workload.shape
 	cpu0, _ := cpuTicks(pid)
-	rep, err := loadgen.Run(context.Background(), loadgen.Config{Protocol: protocol, Endpoint: endpoint, Spans: spans, BatchSpans: 1000,
-		Rate: rate, Workers: workers, Shape: shape, KeepIDs: 1000})
+	rep, err := loadgen.Run(context.Background(), loadgen.Config{Protocol: protocol, Endpoint: endpoint, Spans: cfg.spans, BatchSpans: 1000,
+		Rate: cfg.rate, Workers: cfg.workers, Shape: shape, KeepIDs: 1000, Backdate: cfg.backdate, Retry: true})
 	if err != nil {
 		return r, err
 	}
@@ -202,23 +242,78 @@ func runOnce(bin string, spans int, protocol string, varied bool, rate, workers 
 		return r, fmt.Errorf("loadgen: %s", rep)
 	}
 	cpu1, _ := cpuTicks(pid)
-	r.accepted = rep.Accepted
+	// The span times: spread over the backdate before the run, or
+	// stamped while it ran.
+	data := timeRange{start: rep.Started.Add(-cfg.backdate - 2*time.Second), end: rep.Started.Add(time.Second)}
+	if cfg.backdate == 0 {
+		data.end = time.Now().Add(time.Second)
+	}
+	r.accepted, r.retries = rep.Accepted, rep.Retries
 	r.spansPerSec = rep.SpansPerSecond()
-	r.cpuUsPerSpan = float64(cpu1-cpu0) * 1e6 / ticksPerSecond / float64(rep.Accepted)
+	perSpan := func(ticks int64) float64 { return float64(ticks) * 1e6 / ticksPerSecond / float64(rep.Accepted) }
+	r.cpuUsPerSpan = perSpan(cpu1 - cpu0)
 
-	// Wait for the head to be cut into blocks (default max age), counting that CPU too.
-	for deadline := time.Now().Add(3 * time.Minute); metric(queryURL, "waymark_store_head_spans") != 0; {
+	// Wait for the head to be cut into blocks (its max age), counting that
+	// CPU too. The store updates its head gauge every second: a reading
+	// taken 1.5 s after the last acknowledgement is from after it.
+	metricsURL := queryURL + "/metrics"
+	time.Sleep(1500 * time.Millisecond)
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		m, err := scrape(metricsURL)
+		if err == nil && m["waymark_store_head_spans"] == 0 {
+			r.blocksBefore = m["waymark_store_blocks_written_total"]
+			break
+		}
 		if time.Now().After(deadline) {
 			return r, fmt.Errorf("head not flushed within 3 minutes")
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
 	cpu2, _ := cpuTicks(pid)
-	r.cpuUsWithFlush = float64(cpu2-cpu0) * 1e6 / ticksPerSecond / float64(rep.Accepted)
+	r.cpuUsWithFlush = perSpan(cpu2 - cpu0)
 	r.peakRSSMiB = peakRSS(pid)
 	r.blockBytesSpan = float64(dirSize(filepath.Join(dataDir, "blocks"))) / float64(rep.Accepted)
 	r.diskBytesSpan = float64(dirSize(dataDir)) / float64(rep.Accepted)
+	if cfg.compact {
+		fmt.Fprintf(os.Stderr, "bench: %.0f blocks cut from the head; waiting for compaction\n", r.blocksBefore)
+		if r.blocksAfter, err = waitCompacted(metricsURL, data.end); err != nil {
+			return r, err
+		}
+		cpu3, _ := cpuTicks(pid)
+		r.cpuUsCompacted = perSpan(cpu3 - cpu0)
+		r.peakRSSCompactedMiB = peakRSS(pid)
+		r.compactedBytesSpan = float64(dirSize(filepath.Join(dataDir, "blocks"))) / float64(rep.Accepted)
+	}
+	if err := timeQueries(&r, cfg.workload, queryURL, tempoURL, rep, data); err != nil {
+		return r, err
+	}
 
+	// Freshness last: it adds a trace.
+	freshRange := timeRange{start: data.start, end: time.Now().Add(time.Minute)}
+	r.freshness, r.searchProbe = failed, failed
+	probe, fresh, err := freshness(context.Background(), grpcEndpoint, queryURL, cfg.workload, freshRange)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: freshness: %v\n", err)
+		return r, nil
+	}
+	r.freshness = fresh
+	d, n, err := medianOf(searchReps, func() (time.Duration, int, error) {
+		return jaegerSearch(queryURL, cfg.workload.service, probeKey, probe, freshRange)
+	})
+	if err == nil && n != 1 {
+		err = fmt.Errorf("found %d traces, want the probe's one", n)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: search for the probe: %v\n", err)
+		return r, nil
+	}
+	r.searchProbe = d
+	return r, nil
+}
+
+// timeQueries times trace by ID, the searches and the TraceQL and
+// metrics queries over the data's time range, and checks that each found
+// what it should.
+func timeQueries(r *result, w workload, queryURL, tempoURL string, rep loadgen.Report, data timeRange) error {
 	// Trace by ID: 100 random acknowledged IDs.
 	rng := rand.New(rand.NewPCG(1, 2))
 	var lat []time.Duration
@@ -227,18 +322,51 @@ func runOnce(bin string, spans int, protocol string, varied bool, rate, workers 
 		t0 := time.Now()
 		n, err := fetchTrace(queryURL, fmt.Sprintf("%x", id[:]))
 		lat = append(lat, time.Since(t0))
-		if err != nil || n != shape.SpansPerTrace {
-			return r, fmt.Errorf("trace %x: %d spans, %v", id[:], n, err)
+		if err != nil || n != w.shape.SpansPerTrace {
+			return fmt.Errorf("trace %x: %d spans, %v", id[:], n, err)
 		}
 	}
 	slices.Sort(lat)
 	r.idP50, r.idP99 = lat[len(lat)/2], lat[len(lat)*99/100]
-	r.search20 = timeSearch(queryURL, url.Values{"service": {"bench-service"}, "limit": {"20"}})
-	r.searchRare = timeSearch(queryURL, url.Values{"tags": {`{"user.tier":"platinum"}`}, "limit": {"20"}})
-	r.traceqlFilter = timeTraceQL(tempoURL, `{ resource.service.name = "bench-service" && span.http.response.status_code = 200 }`)
-	r.traceqlStructural = timeTraceQL(tempoURL, `{ kind = server } >> { span.db.system.name = "postgresql" }`)
-	return r, nil
+
+	// timed runs a query reps times and returns the median latency, or
+	// failed (logged) when it erred or did not find what it should: one
+	// slow or wrong query does not cost the other figures of a long run.
+	timed := func(what string, reps int, wantMatches bool, query func() (time.Duration, int, error)) time.Duration {
+		d, n, err := medianOf(reps, query)
+		switch {
+		case err == nil && wantMatches && n == 0:
+			err = errors.New("found nothing")
+		case err == nil && !wantMatches && n > 0:
+			err = fmt.Errorf("found %d results, want none", n)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", what, err)
+			return failed
+		}
+		return d
+	}
+	r.search20 = timed("search by service and attribute", searchReps, true, func() (time.Duration, int, error) {
+		return jaegerSearch(queryURL, w.service, w.tagKey, w.tagValue, data)
+	})
+	r.searchRare = timed("search for a value no span has", searchReps, false, func() (time.Duration, int, error) {
+		return jaegerSearch(queryURL, w.service, w.rareKey, w.rareValue, data)
+	})
+	r.traceql = make([]time.Duration, len(w.traceql))
+	for i, q := range w.traceql {
+		r.traceql[i] = timed("TraceQL "+q.q, searchReps, q.wantMatches, func() (time.Duration, int, error) {
+			return tempoSearch(tempoURL, q.q, data)
+		})
+	}
+	r.metrics = timed("TraceQL metrics "+w.metrics, metricsReps, true, func() (time.Duration, int, error) {
+		return tempoMetrics(tempoURL, w.metrics, data)
+	})
+	return nil
 }
+
+// failed marks a latency that could not be measured; the table shows it
+// as failed.
+const failed time.Duration = -1
 
 // startWaymark runs the binary with args, the Zipkin, Jaeger and Jaeger
 // gRPC query ports turned off unless args set them, and waits until
@@ -289,43 +417,6 @@ func fetchTrace(queryURL, id string) (int, error) {
 	return len(body.Data[0].Spans), nil
 }
 
-// timeTraceQL returns the median latency of 5 identical TraceQL searches
-// (limit 20, last hour) through the Tempo API.
-func timeTraceQL(tempoURL, traceql string) time.Duration {
-	q := url.Values{"q": {traceql}, "limit": {"20"},
-		"start": {strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10)}, "end": {strconv.FormatInt(time.Now().Add(time.Minute).Unix(), 10)}}
-	var lat []time.Duration
-	for i := 0; i < 5; i++ {
-		t0 := time.Now()
-		resp, err := http.Get(tempoURL + "/api/search?" + q.Encode())
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		lat = append(lat, time.Since(t0))
-	}
-	slices.Sort(lat)
-	return lat[len(lat)/2]
-}
-
-// timeSearch returns the median latency of 5 identical searches.
-func timeSearch(queryURL string, q url.Values) time.Duration {
-	q.Set("start", strconv.FormatInt(time.Now().Add(-time.Hour).UnixMicro(), 10))
-	q.Set("end", strconv.FormatInt(time.Now().Add(time.Minute).UnixMicro(), 10))
-	var lat []time.Duration
-	for i := 0; i < 5; i++ {
-		t0 := time.Now()
-		resp, err := http.Get(queryURL + "/api/traces?" + q.Encode())
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		lat = append(lat, time.Since(t0))
-	}
-	slices.Sort(lat)
-	return lat[len(lat)/2]
-}
-
 // printRow prints one table row: the median of f over rs, and its range.
 func printRow[R any](rs []R, name, unit string, f func(R) float64) {
 	v := make([]float64, len(rs))
@@ -333,37 +424,74 @@ func printRow[R any](rs []R, name, unit string, f func(R) float64) {
 		v[i] = f(r)
 	}
 	slices.Sort(v)
+	name = strings.ReplaceAll(name, "|", `\|`) // TraceQL pipes inside a Markdown table
+	if slices.ContainsFunc(v, math.IsNaN) {
+		fmt.Printf("| %s | failed (see the log) | |\n", name)
+		return
+	}
 	fmt.Printf("| %s | %.2f %s | %.2f – %.2f |\n", name, v[len(v)/2], unit, v[0], v[len(v)-1])
 }
 
-// printTableHead prints the sentence and header above a results table.
-func printTableHead(spans int, protocol string, varied bool, rate, runs int) {
-	workload := "reference (constant attribute values)"
-	if varied {
-		workload = "varied attribute values"
-	}
+// printTableHead prints the sentence above a results table.
+func printTableHead(spans int, protocol, workload string, rate, runs int) {
 	offered := "as fast as accepted"
 	if rate > 0 {
 		offered = fmt.Sprintf("%d spans/s offered", rate)
 	}
-	fmt.Printf("\n%d spans per run over %s, %s workload, %s, %d runs; median (min – max)\n\n", spans, protocol, workload, offered, runs)
+	fmt.Printf("\n%d spans per run over %s, %s workload, %s, %d runs; median (min – max)\n", spans, protocol, workload, offered, runs)
+}
+
+// printColumns prints the header of a results table.
+func printColumns() {
+	fmt.Println()
 	fmt.Println("| measure | median | min – max |")
 	fmt.Println("|---|---|---|")
 }
 
-func printTable(rs []result, spans int, protocol string, varied bool, rate int) {
+func printTable(rs []result, cfg runConfig, protocol string) {
 	row := func(name, unit string, f func(result) float64) { printRow(rs, name, unit, f) }
-	printTableHead(spans, protocol, varied, rate, len(rs))
+	ms := func(f func(result) time.Duration) func(result) float64 {
+		return func(r result) float64 {
+			if f(r) == failed {
+				return math.NaN()
+			}
+			return float64(f(r)) / 1e6
+		}
+	}
+	w := cfg.workload
+	printTableHead(cfg.spans, protocol, w.name, cfg.rate, len(rs))
+	if cfg.backdate > 0 {
+		fmt.Printf("Span start times spread over the %s before the run; queries cover that range.\n", cfg.backdate)
+	}
+	if cfg.compact {
+		fmt.Printf("Server flags %s: compaction runs while the data is ingested.\n", strings.Join(compactFlags, " "))
+	}
+	if len(cfg.serverFlags) > 0 {
+		fmt.Printf("Extra server flags: %s\n", strings.Join(cfg.serverFlags, " "))
+	}
+	printColumns()
 	row("ingest throughput", "spans/s", func(r result) float64 { return r.spansPerSec })
+	row("batches resent after an overloaded refusal", "", func(r result) float64 { return float64(r.retries) })
 	row("server CPU per span, until acknowledged", "µs", func(r result) float64 { return r.cpuUsPerSpan })
 	row("server CPU per span, including block flush", "µs", func(r result) float64 { return r.cpuUsWithFlush })
-	row("peak server memory (VmHWM)", "MiB", func(r result) float64 { return r.peakRSSMiB })
+	row("peak server memory (VmHWM) until the head is flushed", "MiB", func(r result) float64 { return r.peakRSSMiB })
 	row("bytes on disk per span, blocks", "B", func(r result) float64 { return r.blockBytesSpan })
 	row("bytes on disk per span, everything in the data dir", "B", func(r result) float64 { return r.diskBytesSpan })
-	row("trace by ID p50", "ms", func(r result) float64 { return float64(r.idP50) / 1e6 })
-	row("trace by ID p99", "ms", func(r result) float64 { return float64(r.idP99) / 1e6 })
-	row("search by service, limit 20", "ms", func(r result) float64 { return float64(r.search20) / 1e6 })
-	row("search for a value no span has (full scan)", "ms", func(r result) float64 { return float64(r.searchRare) / 1e6 })
-	row("TraceQL spanset filter, limit 20 (Tempo API)", "ms", func(r result) float64 { return float64(r.traceqlFilter) / 1e6 })
-	row("TraceQL structural query, limit 20 (Tempo API)", "ms", func(r result) float64 { return float64(r.traceqlStructural) / 1e6 })
+	if cfg.compact {
+		row("blocks cut from the head", "", func(r result) float64 { return r.blocksBefore })
+		row("blocks after compaction", "", func(r result) float64 { return r.blocksAfter })
+		row("bytes on disk per span, blocks after compaction", "B", func(r result) float64 { return r.compactedBytesSpan })
+		row("server CPU per span, including flush and compaction", "µs", func(r result) float64 { return r.cpuUsCompacted })
+		row("peak server memory (VmHWM) including compaction", "MiB", func(r result) float64 { return r.peakRSSCompactedMiB })
+	}
+	row("trace by ID p50 (100 random IDs)", "ms", ms(func(r result) time.Duration { return r.idP50 }))
+	row("trace by ID p99", "ms", ms(func(r result) time.Duration { return r.idP99 }))
+	row(fmt.Sprintf("search service=%s %s=%s, limit 20", w.service, w.tagKey, w.tagValue), "ms", ms(func(r result) time.Duration { return r.search20 }))
+	row(fmt.Sprintf("search for a value no span has (%s=%s; the whole range must be searched)", w.rareKey, w.rareValue), "ms", ms(func(r result) time.Duration { return r.searchRare }))
+	for i, q := range w.traceql {
+		row(fmt.Sprintf("TraceQL %s `%s`, limit 20", q.name, q.q), "ms", ms(func(r result) time.Duration { return r.traceql[i] }))
+	}
+	row(fmt.Sprintf("TraceQL metrics `%s`, query_range", w.metrics), "ms", ms(func(r result) time.Duration { return r.metrics }))
+	row("freshness: acknowledged export → found by search", "ms", ms(func(r result) time.Duration { return r.freshness }))
+	row("search for a value one trace has (the freshness probe)", "ms", ms(func(r result) time.Duration { return r.searchProbe }))
 }

@@ -28,6 +28,9 @@ func loadgenCmd(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Shape.Varied, "varied", false, "varied attribute values (routes, status codes, request IDs, datacenters)")
 	fs.Float64Var(&cfg.Shape.ErrorRate, "error-rate", 0, "share of spans with status error")
 	fs.IntVar(&cfg.Shape.PayloadBytes, "payload-bytes", 0, "size of an extra string attribute per span")
+	platform := fs.Bool("platform", false, "the platform workload: 6-span traces edge → gateway → sidecar → checkout → payments → db, varied values, 1% errors (ignores the other shape flags)")
+	fs.DurationVar(&cfg.Backdate, "backdate", 0, "spread span start times evenly over this long a window ending now (e.g. 1h)")
+	fs.BoolVar(&cfg.Retry, "retry", false, "resend batches the receiver refuses as overloaded, after the delay it asks for")
 	verify := fs.Int("verify", 0, "afterwards, look up this many acknowledged traces through the query API")
 	queryURL := fs.String("query-url", "http://127.0.0.1:16686", "Jaeger query API base URL for --verify")
 	if err := fs.Parse(args); err != nil {
@@ -38,6 +41,9 @@ func loadgenCmd(args []string, stdout, stderr io.Writer) int {
 		if cfg.Protocol == loadgen.ProtocolOTLPHTTP {
 			cfg.Endpoint = "127.0.0.1:4318"
 		}
+	}
+	if *platform {
+		cfg.Shape = loadgen.PlatformShape()
 	}
 	cfg.KeepIDs = *verify
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

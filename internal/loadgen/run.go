@@ -11,16 +11,20 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 // Protocols loadgen can send.
@@ -49,6 +53,17 @@ type Config struct {
 	Templates int
 	// KeepIDs keeps up to this many acknowledged trace IDs for verification.
 	KeepIDs int
+	// Backdate spreads span start times evenly over this long a window
+	// that ends when the run starts: batch n of N starts Backdate·(N−n)/N
+	// before the run, so a short run fills a long time range in time
+	// order. 0 stamps every span with about the run's start time.
+	Backdate time.Duration
+	// Retry resends a batch the receiver refused as overloaded (gRPC
+	// UNAVAILABLE or RESOURCE_EXHAUSTED, HTTP 429 or 503) after the delay it
+	// asks for (RetryInfo, Retry-After), or else after a backoff from 100 ms
+	// doubling to 5 s, until it is accepted or ctx ends, as an OTLP
+	// exporter does. Without it a refusal counts in Report.Refused.
+	Retry bool
 }
 
 // Report is the outcome of a run.
@@ -63,6 +78,11 @@ type Report struct {
 	TraceIDs [][16]byte
 	// SpansPerTrace is the shape's span count per trace.
 	SpansPerTrace int
+	// Started is when the run started: every span starts within
+	// [Started−Backdate−1s, Started].
+	Started time.Time
+	// Retries counts batches resent after an overloaded refusal (Config.Retry).
+	Retries int64
 }
 
 // SpansPerSecond is the accepted throughput.
@@ -75,8 +95,8 @@ func (r Report) SpansPerSecond() float64 {
 
 // String formats the report on one line.
 func (r Report) String() string {
-	s := fmt.Sprintf("offered=%d accepted=%d refused=%d batches=%d elapsed=%s rate=%.0f spans/s export_latency_p50=%s p99=%s",
-		r.Offered, r.Accepted, r.Refused, r.Batches, r.Elapsed.Round(time.Millisecond), r.SpansPerSecond(), r.LatencyP50, r.LatencyP99)
+	s := fmt.Sprintf("offered=%d accepted=%d refused=%d retries=%d batches=%d elapsed=%s rate=%.0f spans/s export_latency_p50=%s p99=%s",
+		r.Offered, r.Accepted, r.Refused, r.Retries, r.Batches, r.Elapsed.Round(time.Millisecond), r.SpansPerSecond(), r.LatencyP50, r.LatencyP99)
 	if r.FirstError != "" {
 		s += " first_error=" + r.FirstError
 	}
@@ -102,6 +122,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Shape.SpansPerTrace <= 0 {
 		cfg.Shape = ReferenceShape()
 	}
+	if cfg.Backdate < 0 {
+		return Report{}, fmt.Errorf("negative backdate %s", cfg.Backdate)
+	}
 	tracesPerBatch := max(1, cfg.BatchSpans/cfg.Shape.SpansPerTrace)
 	var enc func(ptrace.Traces) ([]byte, error)
 	var snd sender
@@ -120,12 +143,16 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	defer snd.close()
-	now := uint64(time.Now().Add(-time.Second).UnixNano())
+	started := time.Now()
+	now := uint64(started.Add(-time.Second).UnixNano())
 	templates := make([]*Template, cfg.Templates)
 	for i := range templates {
 		td := BuildTraces(cfg.Shape, tracesPerBatch, now, uint64(i)+1)
 		if templates[i], err = NewTemplate(td, tracesPerBatch, enc, false); err != nil {
 			return Report{}, err
+		}
+		if cfg.Backdate > 0 && !templates[i].Shiftable() {
+			return Report{}, fmt.Errorf("backdate: %s templates cannot shift span times", cfg.Protocol)
 		}
 	}
 	batchSpans := templates[0].Spans
@@ -140,6 +167,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		wg        sync.WaitGroup
 	)
 	rep.SpansPerTrace = cfg.Shape.SpansPerTrace
+	rep.Started = started
 	start := time.Now()
 	var interval time.Duration
 	if cfg.Rate > 0 {
@@ -151,7 +179,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			defer wg.Done()
 			var buf []byte
 			var batchIDs [][16]byte
-			var lat []time.Duration
+			lat := newReservoir(maxLatencySamples/cfg.Workers, uint64(w))
 			rng := rand.New(rand.NewPCG(uint64(w), 99))
 			for ctx.Err() == nil {
 				n := next.Add(1) - 1
@@ -167,10 +195,18 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 					}
 				}
 				tpl := templates[int(n)%len(templates)]
-				buf, batchIDs = tpl.Instance(buf, uint64(n)+1, batchIDs[:0])
+				shift := -cfg.Backdate + time.Duration(float64(cfg.Backdate)*float64(n)/float64(batches))
+				buf, batchIDs = tpl.InstanceAt(buf, uint64(n)+1, batchIDs[:0], shift)
 				t0 := time.Now()
 				err := snd.send(ctx, buf)
-				lat = append(lat, time.Since(t0))
+				if cfg.Retry {
+					var retries int64
+					retries, err = resend(ctx, snd, buf, err)
+					mu.Lock()
+					rep.Retries += retries
+					mu.Unlock()
+				}
+				lat.add(time.Since(t0))
 				mu.Lock()
 				rep.Batches++
 				rep.Offered += int64(tpl.Spans)
@@ -192,7 +228,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 				mu.Unlock()
 			}
 			mu.Lock()
-			latencies = append(latencies, lat...)
+			latencies = append(latencies, lat.samples...)
 			mu.Unlock()
 		}(w)
 	}
@@ -205,6 +241,72 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		rep.LatencyP99 = latencies[min(len(latencies)-1, len(latencies)*99/100)]
 	}
 	return rep, ctx.Err()
+}
+
+// Backoff between resends when the receiver gives no delay.
+const (
+	minRetryBackoff = 100 * time.Millisecond
+	maxRetryBackoff = 5 * time.Second
+)
+
+// overloadedError is a refusal the receiver asked to have retried.
+type overloadedError struct {
+	err error
+	// after is the delay the receiver asked for; 0 if it gave none.
+	after time.Duration
+}
+
+func (e *overloadedError) Error() string { return e.err.Error() }
+func (e *overloadedError) Unwrap() error { return e.err }
+
+// resend sends body again while err is an overloaded refusal, waiting
+// the delay the receiver asks for (or a backoff) before each resend. It
+// returns how many resends it made and the last error.
+func resend(ctx context.Context, snd sender, body []byte, err error) (int64, error) {
+	var n int64
+	backoff := minRetryBackoff
+	for {
+		var oe *overloadedError
+		if err == nil || !errors.As(err, &oe) {
+			return n, err
+		}
+		wait := oe.after
+		if wait <= 0 {
+			wait, backoff = backoff, min(2*backoff, maxRetryBackoff)
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return n, err
+		}
+		n++
+		err = snd.send(ctx, body)
+	}
+}
+
+// maxLatencySamples bounds the export latencies a run keeps (a uniform
+// sample of them), so a run's memory does not grow with its length.
+const maxLatencySamples = 1 << 16
+
+// reservoir keeps a uniform sample of up to cap(samples) durations
+// (Vitter's algorithm R).
+type reservoir struct {
+	samples []time.Duration
+	seen    int
+	rng     *rand.Rand
+}
+
+func newReservoir(size int, seed uint64) *reservoir {
+	return &reservoir{samples: make([]time.Duration, 0, max(1, size)), rng: rand.New(rand.NewPCG(seed, 7))}
+}
+
+func (r *reservoir) add(d time.Duration) {
+	r.seen++
+	if len(r.samples) < cap(r.samples) {
+		r.samples = append(r.samples, d)
+	} else if i := r.rng.IntN(r.seen); i < len(r.samples) {
+		r.samples[i] = d
+	}
 }
 
 // rawCodec sends pre-encoded protobuf bytes and keeps the response bytes.
@@ -249,9 +351,25 @@ func (s *grpcSender) send(ctx context.Context, body []byte) error {
 	}
 	var resp []byte
 	if err := s.conn.Invoke(ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export", &body, &resp, grpc.ForceCodec(rawCodec{})); err != nil {
-		return err
+		return grpcRefusal(err)
 	}
 	return checkPartial(resp)
+}
+
+// grpcRefusal marks an UNAVAILABLE or RESOURCE_EXHAUSTED error as
+// overloaded, with its RetryInfo delay.
+func grpcRefusal(err error) error {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unavailable && st.Code() != codes.ResourceExhausted {
+		return err
+	}
+	oe := &overloadedError{err: err}
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+			oe.after = min(max(ri.GetRetryDelay().AsDuration(), 0), maxRetryBackoff)
+		}
+	}
+	return oe
 }
 
 func checkPartial(resp []byte) error {
@@ -292,7 +410,15 @@ func (s *httpSender) send(ctx context.Context, body []byte) error {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+		err := fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			oe := &overloadedError{err: err}
+			if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs > 0 {
+				oe.after = min(time.Duration(secs)*time.Second, maxRetryBackoff)
+			}
+			return oe
+		}
+		return err
 	}
 	return checkPartial(b)
 }

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -55,17 +56,29 @@ func TestTemplateInstancesAreValidAndUnique(t *testing.T) {
 }
 
 func BenchmarkTemplateInstance(b *testing.B) {
-	td := BuildTraces(ReferenceShape(), 200, 1, 1)
-	tpl, err := NewTemplate(td, 200, (&ptrace.ProtoMarshaler{}).MarshalTraces, false)
-	if err != nil {
-		b.Fatal(err)
+	for _, bc := range []struct {
+		name  string
+		shape Shape
+		shift time.Duration
+	}{
+		{name: "reference", shape: ReferenceShape()},
+		{name: "platform backdated", shape: PlatformShape(), shift: -30 * time.Minute},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			td := BuildTraces(bc.shape, 200, 1_700_000_000_000_000_000, 1)
+			tpl, err := NewTemplate(td, 200, (&ptrace.ProtoMarshaler{}).MarshalTraces, false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(tpl.Body)))
+			b.ResetTimer()
+			var buf []byte
+			var ids [][16]byte
+			for i := 0; i < b.N; i++ {
+				buf, ids = tpl.InstanceAt(buf, uint64(i), ids[:0], bc.shift)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tpl.Spans), "ns/span")
+		})
 	}
-	b.ReportAllocs()
-	b.SetBytes(int64(len(tpl.Body)))
-	var buf []byte
-	var ids [][16]byte
-	for i := 0; i < b.N; i++ {
-		buf, ids = tpl.Instance(buf, uint64(i), ids[:0])
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tpl.Spans), "ns/span")
 }
