@@ -56,7 +56,9 @@ type Config struct {
 	// Backdate spreads span start times evenly over this long a window
 	// that ends when the run starts: batch n of N starts Backdate·(N−n)/N
 	// before the run, so a short run fills a long time range in time
-	// order. 0 stamps every span with about the run's start time.
+	// order. 0 stamps each batch's spans with the time it is sent, as a
+	// live sender would (JSON templates, which cannot shift span times,
+	// keep the run's start time).
 	Backdate time.Duration
 	// Retry resends a batch the receiver refused as overloaded (gRPC
 	// UNAVAILABLE or RESOURCE_EXHAUSTED, HTTP 429 or 503) after the delay it
@@ -78,8 +80,9 @@ type Report struct {
 	TraceIDs [][16]byte
 	// SpansPerTrace is the shape's span count per trace.
 	SpansPerTrace int
-	// Started is when the run started: every span starts within
-	// [Started−Backdate−1s, Started].
+	// Started is when the run started: with Backdate, every span starts
+	// within [Started−Backdate−1s, Started]; without, within
+	// [Started−1s, Started+Elapsed].
 	Started time.Time
 	// Retries counts batches resent after an overloaded refusal (Config.Retry).
 	Retries int64
@@ -195,7 +198,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 					}
 				}
 				tpl := templates[int(n)%len(templates)]
-				shift := -cfg.Backdate + time.Duration(float64(cfg.Backdate)*float64(n)/float64(batches))
+				shift := time.Since(started)
+				if cfg.Backdate > 0 {
+					shift = -cfg.Backdate + time.Duration(float64(cfg.Backdate)*float64(n)/float64(batches))
+				}
 				buf, batchIDs = tpl.InstanceAt(buf, uint64(n)+1, batchIDs[:0], shift)
 				t0 := time.Now()
 				err := snd.send(ctx, buf)

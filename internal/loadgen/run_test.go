@@ -54,8 +54,11 @@ func TestRunBackdatesSpansAcrossTheWindow(t *testing.T) {
 		name     string
 		shape    Shape
 		backdate time.Duration
+		rate     int
 	}{
-		{name: "reference, no backdate", shape: ReferenceShape()},
+		// Without a backdate, spans carry the time their batch is sent:
+		// a run paced over about a second covers most of that second.
+		{name: "reference, live, paced", shape: ReferenceShape(), rate: 20 * 120},
 		{name: "reference, one hour", shape: ReferenceShape(), backdate: time.Hour},
 		{name: "platform, ten minutes", shape: PlatformShape(), backdate: 10 * time.Minute},
 	}
@@ -64,7 +67,7 @@ func TestRunBackdatesSpansAcrossTheWindow(t *testing.T) {
 			rec, addr := startRecorder(t)
 			const batches = 20
 			rep, err := Run(context.Background(), Config{Endpoint: addr, Spans: batches * 120, BatchSpans: 120, Workers: 3,
-				Shape: tt.shape, Backdate: tt.backdate, KeepIDs: 10})
+				Shape: tt.shape, Backdate: tt.backdate, Rate: tt.rate, KeepIDs: 10})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,6 +76,9 @@ func TestRunBackdatesSpansAcrossTheWindow(t *testing.T) {
 			}
 			lo := uint64(rep.Started.Add(-tt.backdate - time.Second).UnixNano())
 			hi := uint64(rep.Started.UnixNano())
+			if tt.backdate == 0 {
+				hi = uint64(rep.Started.Add(rep.Elapsed + time.Second).UnixNano())
+			}
 			starts := make([]uint64, len(rec.spans))
 			for i, s := range rec.spans {
 				if s.StartTimeUnixNano < lo || s.StartTimeUnixNano > hi {
@@ -88,7 +94,11 @@ func TestRunBackdatesSpansAcrossTheWindow(t *testing.T) {
 			// Spans cover the window: the first batch a full backdate
 			// back, the last one 1/batches of it.
 			span := time.Duration(starts[len(starts)-1] - starts[0])
-			if want := tt.backdate * (batches - 1) / batches; span < want {
+			want := tt.backdate * (batches - 1) / batches
+			if tt.backdate == 0 {
+				want = time.Second / 2 // paced batches go out over (batches-1)/batches of a second
+			}
+			if span < want {
 				t.Fatalf("span starts cover %s, want at least %s", span, want)
 			}
 		})
