@@ -52,8 +52,8 @@ func (e *StatusError) Unwrap() error { return e.Err }
 func BadRequest(err error) error { return &StatusError{Code: http.StatusBadRequest, Err: err} }
 
 // StatusOf maps an error to its HTTP status: a StatusError's own, 404 for a
-// missing trace, 504 for a deadline, 503 for an overloaded store, 500
-// otherwise.
+// missing trace, 422 for a query over its span budget, 504 for a deadline,
+// 503 for an overloaded store, 500 otherwise.
 func StatusOf(err error) int {
 	var se *StatusError
 	switch {
@@ -61,6 +61,8 @@ func StatusOf(err error) int {
 		return se.Code
 	case errors.Is(err, query.ErrTraceNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, query.ErrQueryTooLarge):
+		return http.StatusUnprocessableEntity
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
 	}
@@ -68,6 +70,23 @@ func StatusOf(err error) int {
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
+}
+
+// SetWarning adds msg to the response as a Warning header (code 199,
+// miscellaneous), for answers whose body format has no place for it, such
+// as a truncated trace in a bare span list. Control characters and quotes
+// in msg are replaced so the header stays well-formed.
+func SetWarning(h http.Header, msg string) {
+	b := make([]byte, 0, len(msg)+16)
+	b = append(b, `199 waymark "`...)
+	for i := 0; i < len(msg); i++ {
+		c := msg[i]
+		if c < 0x20 || c == 0x7f || c == '"' || c == '\\' {
+			c = '\''
+		}
+		b = append(b, c)
+	}
+	h.Add("Warning", string(append(b, '"')))
 }
 
 // SetRetryAfter sets Retry-After (whole seconds, at least 1) when err says

@@ -3,6 +3,7 @@ package apitest
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"sync"
 
@@ -21,6 +22,9 @@ type MemQuerier struct {
 	tenants map[string][]model.Span
 	// Err, when set, is returned by every call.
 	Err error
+	// MaxTraceSpans, when set, truncates the traces returned as the query
+	// layer does.
+	MaxTraceSpans int
 
 	searches []filter.Request
 	deps     [2]uint64
@@ -38,13 +42,14 @@ func (m *MemQuerier) Add(tenant string, spans ...model.Span) {
 	m.tenants[tenant] = append(m.tenants[tenant], spans...)
 }
 
-// FindTrace returns the trace's spans or query.ErrTraceNotFound; it ignores
-// the time hints.
-func (m *MemQuerier) FindTrace(_ context.Context, tenant string, id model.TraceID, _, _ uint64) ([]model.Span, error) {
+// FindTrace returns the trace's spans, cut by query.Truncate to
+// MaxTraceSpans when set, or query.ErrTraceNotFound; it ignores the time
+// hints.
+func (m *MemQuerier) FindTrace(_ context.Context, tenant string, id model.TraceID, _, _ uint64) (query.Trace, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {
-		return nil, m.Err
+		return query.Trace{}, m.Err
 	}
 	var out []model.Span
 	for _, s := range m.tenants[tenant] {
@@ -53,7 +58,23 @@ func (m *MemQuerier) FindTrace(_ context.Context, tenant string, id model.TraceI
 		}
 	}
 	if len(out) == 0 {
-		return nil, query.ErrTraceNotFound
+		return query.Trace{}, query.ErrTraceNotFound
+	}
+	return query.Trace{ID: id, Spans: query.Truncate(out, m.MaxTraceSpans), StoredSpans: len(out)}, nil
+}
+
+// FindTraces returns the traces of ids that exist, in the order of ids.
+func (m *MemQuerier) FindTraces(ctx context.Context, tenant string, ids []model.TraceID) (query.TraceSearch, error) {
+	var out query.TraceSearch
+	for _, id := range ids {
+		tr, err := m.FindTrace(ctx, tenant, id, 0, 0)
+		if errors.Is(err, query.ErrTraceNotFound) {
+			continue
+		}
+		if err != nil {
+			return query.TraceSearch{}, err
+		}
+		out.Traces = append(out.Traces, tr)
 	}
 	return out, nil
 }
@@ -95,18 +116,18 @@ func (m *MemQuerier) Search(_ context.Context, tenant string, req filter.Request
 }
 
 // SearchTraces returns the whole traces of Search's matches.
-func (m *MemQuerier) SearchTraces(ctx context.Context, tenant string, req filter.Request) ([][]model.Span, error) {
+func (m *MemQuerier) SearchTraces(ctx context.Context, tenant string, req filter.Request) (query.TraceSearch, error) {
 	matches, err := m.Search(ctx, tenant, req)
 	if err != nil {
-		return nil, err
+		return query.TraceSearch{}, err
 	}
-	out := make([][]model.Span, 0, len(matches))
+	out := query.TraceSearch{Traces: make([]query.Trace, 0, len(matches))}
 	for _, mt := range matches {
-		spans, err := m.FindTrace(ctx, tenant, mt.TraceID, 0, 0)
+		tr, err := m.FindTrace(ctx, tenant, mt.TraceID, 0, 0)
 		if err != nil {
-			return nil, err
+			return query.TraceSearch{}, err
 		}
-		out = append(out, spans)
+		out.Traces = append(out.Traces, tr)
 	}
 	return out, nil
 }

@@ -122,12 +122,12 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request, tenant string) 
 	}
 	h.logUnits(r.Context(), "search", p.units)
 	var (
-		traces [][]model.Span
+		traces []query.Trace
 		errs   []structuredError
 	)
 	if len(p.traceIDs) > 0 {
 		for _, id := range p.traceIDs {
-			spans, err := h.findTrace(r.Context(), tenant, id, p.hintStart, p.hintEnd)
+			tr, err := h.findTrace(r.Context(), tenant, id, p.hintStart, p.hintEnd)
 			if errors.Is(err, query.ErrTraceNotFound) {
 				errs = append(errs, structuredError{Msg: query.ErrTraceNotFound.Error(), TraceID: id.String()})
 				continue
@@ -135,12 +135,17 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request, tenant string) 
 			if err != nil {
 				return err
 			}
-			traces = append(traces, spans)
+			traces = append(traces, tr)
 		}
 	} else {
-		traces, err = h.q.SearchTraces(r.Context(), tenant, p.req)
+		res, err := h.q.SearchTraces(r.Context(), tenant, p.req)
 		if err != nil {
 			return fmt.Errorf("search traces: %w", err)
+		}
+		traces = res.Traces
+		if res.Warning != "" {
+			// Jaeger reports a partial answer in errors[] beside the data.
+			errs = append(errs, structuredError{Code: http.StatusPartialContent, Msg: res.Warning})
 		}
 	}
 	h.writeTraces(w, r, traces, p.raw, errs)
@@ -149,7 +154,7 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request, tenant string) 
 
 // writeTraces writes a 200 envelope holding traces in Jaeger UI form,
 // streaming the data as it is encoded (or indented whole for prettyPrint).
-func (h *handler) writeTraces(w http.ResponseWriter, r *http.Request, traces [][]model.Span, raw bool, errs []structuredError) {
+func (h *handler) writeTraces(w http.ResponseWriter, r *http.Request, traces []query.Trace, raw bool, errs []structuredError) {
 	if prettyPrint(r.URL.Query()) {
 		var e uiEncoder
 		writeEnvelope(w, r, e.appendTraces(nil, traces, raw), 0, errs)
@@ -180,11 +185,11 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request, tenant string) e
 		return apihttp.BadRequest(err)
 	}
 	h.logUnits(r.Context(), "trace", hints.units)
-	spans, err := h.findTrace(r.Context(), tenant, id, hints.start, hints.end)
+	tr, err := h.findTrace(r.Context(), tenant, id, hints.start, hints.end)
 	if err != nil {
 		return err
 	}
-	h.writeTraces(w, r, [][]model.Span{spans}, hints.raw, nil)
+	h.writeTraces(w, r, []query.Trace{tr}, hints.raw, nil)
 	return nil
 }
 

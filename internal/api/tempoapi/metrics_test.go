@@ -36,16 +36,16 @@ func (m *metricsQuerier) QueryRange(_ context.Context, tenant string, req query.
 	return m.res, m.err
 }
 
-func (m *metricsQuerier) FindTrace(context.Context, string, model.TraceID, uint64, uint64) ([]model.Span, error) {
-	return nil, errNotUsed
+func (m *metricsQuerier) FindTrace(context.Context, string, model.TraceID, uint64, uint64) (query.Trace, error) {
+	return query.Trace{}, errNotUsed
 }
 
-func (m *metricsQuerier) SearchSummaries(context.Context, string, filter.Request, int) ([]query.TraceSummary, error) {
-	return nil, errNotUsed
+func (m *metricsQuerier) SearchSummaries(context.Context, string, filter.Request, int) (query.SummarySearch, error) {
+	return query.SummarySearch{}, errNotUsed
 }
 
-func (m *metricsQuerier) SearchTraceQL(context.Context, string, query.TraceQLRequest) ([]query.TraceQLResult, error) {
-	return nil, errNotUsed
+func (m *metricsQuerier) SearchTraceQL(context.Context, string, query.TraceQLRequest) (query.TraceQLSearch, error) {
+	return query.TraceQLSearch{}, errNotUsed
 }
 
 func (m *metricsQuerier) Tags(context.Context, string, uint64, uint64) (summary.Tags, error) {

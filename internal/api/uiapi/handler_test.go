@@ -61,13 +61,13 @@ func (m *memQuerier) Tags(_ context.Context, tenant string, start, end uint64) (
 	return tags, nil
 }
 
-func (m *memQuerier) FindTrace(_ context.Context, tenant string, id model.TraceID, _, _ uint64) ([]model.Span, error) {
+func (m *memQuerier) FindTrace(_ context.Context, tenant string, id model.TraceID, _, _ uint64) (query.Trace, error) {
 	for _, tr := range m.traces[tenant] {
 		if tr[0].TraceID == id {
-			return slices.Clone(tr), nil
+			return query.Trace{ID: id, Spans: slices.Clone(tr), StoredSpans: len(tr)}, nil
 		}
 	}
-	return nil, fmt.Errorf("trace %s: %w", id, query.ErrTraceNotFound)
+	return query.Trace{}, fmt.Errorf("trace %s: %w", id, query.ErrTraceNotFound)
 }
 
 // newQuerier returns a Querier holding traces per tenant; handler tests run
