@@ -3,6 +3,7 @@ package query
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,33 +56,99 @@ func (t *Trace) Warning() string {
 // Truncate returns at most limit spans of one trace, deterministically, and
 // spans itself when it is within the limit (limit ≤ 0 means no limit). A
 // cut keeps the root spans (no parent) first, then the earliest spans by
-// start time, ties broken by span ID. Parents start before their children,
-// so the earliest spans of a trace form its top levels: the kept spans are
-// a connected prefix of the call tree (up to clock skew) with no orphans,
-// which shows where the request began and what it called first. The
-// result is a new slice in that order, so the rest can be freed; spans is
-// reordered.
+// start time, ties broken by span ID and kind. Parents start before their
+// children, so the earliest spans of a trace form its top levels: the kept
+// spans are a connected prefix of the call tree (up to clock skew) with no
+// orphans, which shows where the request began and what it called first.
+// The result is a new slice in that order, so the rest can be freed; spans
+// is left as it was.
 func Truncate(spans []model.Span, limit int) []model.Span {
 	if limit <= 0 || len(spans) <= limit {
 		return spans
 	}
-	slices.SortFunc(spans, func(a, b model.Span) int {
-		ra, rb := a.ParentSpanID.IsZero(), b.ParentSpanID.IsZero()
-		if ra != rb {
-			if ra {
-				return -1
+	// Sort small keys rather than the spans themselves, which are large.
+	// A span ID read big-endian orders as its bytes do.
+	type key struct {
+		start, id uint64
+		notRoot   bool
+		kind      model.SpanKind
+		pos       int32
+	}
+	keys := make([]key, len(spans))
+	for i := range spans {
+		s := &spans[i]
+		keys[i] = key{s.StartTimeUnixNano, binary.BigEndian.Uint64(s.SpanID[:]), !s.ParentSpanID.IsZero(), s.Kind, int32(i)}
+	}
+	smallestFirst(keys, limit, func(a, b key) int {
+		if a.notRoot != b.notRoot {
+			if a.notRoot {
+				return 1
 			}
-			return 1
+			return -1
 		}
-		if c := cmp.Compare(a.StartTimeUnixNano, b.StartTimeUnixNano); c != 0 {
-			return c
+		if a.start != b.start {
+			return cmp.Compare(a.start, b.start)
 		}
-		if c := slices.Compare(a.SpanID[:], b.SpanID[:]); c != 0 {
-			return c
+		if a.id != b.id {
+			return cmp.Compare(a.id, b.id)
 		}
-		return cmp.Compare(a.Kind, b.Kind)
+		return cmp.Compare(a.kind, b.kind)
 	})
-	return slices.Clone(spans[:limit])
+	out := make([]model.Span, limit)
+	for i := range out {
+		out[i] = spans[keys[i].pos]
+	}
+	return out
+}
+
+// smallestFirst reorders s so that s[:k] holds its k smallest elements by
+// compare, sorted: a quickselect (median-of-three pivots, so deterministic)
+// narrows to the first k, and only they are sorted. It costs O(len(s) +
+// k log k) on average instead of a full sort's O(len(s) log len(s)).
+func smallestFirst[E any](s []E, k int, compare func(a, b E) int) {
+	lo, hi := 0, len(s)-1
+	for hi-lo > 12 {
+		mid := lo + (hi-lo)/2
+		// Order s[lo], s[mid], s[hi] and take the middle one as pivot.
+		if compare(s[mid], s[lo]) < 0 {
+			s[mid], s[lo] = s[lo], s[mid]
+		}
+		if compare(s[hi], s[mid]) < 0 {
+			s[hi], s[mid] = s[mid], s[hi]
+			if compare(s[mid], s[lo]) < 0 {
+				s[mid], s[lo] = s[lo], s[mid]
+			}
+		}
+		pivot := s[mid]
+		i, j := lo, hi
+		for i <= j {
+			for compare(s[i], pivot) < 0 {
+				i++
+			}
+			for compare(pivot, s[j]) < 0 {
+				j--
+			}
+			if i <= j {
+				s[i], s[j] = s[j], s[i]
+				i++
+				j--
+			}
+		}
+		// s[lo:j+1] ≤ pivot ≤ s[i:hi+1]; keep narrowing the side holding
+		// the k-th element.
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			lo = hi
+		}
+	}
+	// s[k] now lies in s[lo:hi+1], everything before lo is no larger and
+	// everything after hi no smaller: sorting the range puts it in place.
+	slices.SortFunc(s[lo:hi+1], compare)
+	slices.SortFunc(s[:k], compare)
 }
 
 // budget counts the spans one query holds against Options.MaxSpansPerQuery.
