@@ -153,6 +153,14 @@ func metricsServer(t *testing.T, m *metricsQuerier) *httptest.Server {
 
 func get(t *testing.T, srv *httptest.Server, path string, header ...string) (int, string) {
 	t.Helper()
+	resp, body := getResponse(t, srv, path, header...)
+	return resp.StatusCode, string(body)
+}
+
+// getResponse sends GET path with the header pairs and returns the
+// response (its body read and closed) and its body.
+func getResponse(t *testing.T, srv *httptest.Server, path string, header ...string) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +177,7 @@ func get(t *testing.T, srv *httptest.Server, path string, header ...string) (int
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, string(b)
+	return resp, b
 }
 
 // sampleResult has labels of every value type Tempo's series carry.
