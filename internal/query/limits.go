@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -23,10 +22,6 @@ const (
 	// Options.MaxSpansPerQuery is 0.
 	DefaultMaxSpansPerQuery = 1_000_000
 )
-
-// ErrQueryTooLarge reports that a query would hold more spans than its
-// budget allows and cannot answer in part; narrowing it helps.
-var ErrQueryTooLarge = errors.New("query too large")
 
 // Trace is one trace read whole, cut to the per-trace span limit.
 type Trace struct {

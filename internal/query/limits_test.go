@@ -214,6 +214,10 @@ func TestSearchBudget(t *testing.T) {
 		// spans is how many spans each trace costs the budget.
 		spans int
 	}{
+		{name: "Search", spans: 10, run: func(q *Querier, _ [][]model.Span) (answer, error) {
+			r, err := q.Search(ctx, "t", shop)
+			return answer{len(r.Matches), r.Warning}, err
+		}},
 		{name: "SearchTraces", spans: 10, run: func(q *Querier, _ [][]model.Span) (answer, error) {
 			r, err := q.SearchTraces(ctx, "t", shop)
 			return answer{len(r.Traces), r.Warning}, err
@@ -277,49 +281,6 @@ func TestSearchBudget(t *testing.T) {
 			})
 		}
 	}
-}
-
-func TestSearchTooLarge(t *testing.T) {
-	ctx := context.Background()
-	req := filter.Request{StartUnixNano: limitsBase, EndUnixNano: limitsBase + 100*uint64(time.Second),
-		Conditions: []filter.Condition{{Scope: filter.ScopeIntrinsic, Key: filter.IntrinsicName, Op: filter.OpEq, Value: model.StringValue("op")}}}
-	cases := []struct {
-		name    string
-		budget  int
-		limit   int
-		wantErr bool
-	}{
-		{name: "fits", budget: 50, limit: 0},
-		{name: "limited to what fits", budget: 25, limit: 2},
-		{name: "too many matched spans", budget: 25, limit: 0, wantErr: true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			q, _, _ := budgetStore(t, tc.budget)
-			r := req
-			r.Limit = tc.limit
-			got, err := q.Search(ctx, "t", r)
-			if tc.wantErr {
-				if !errors.Is(err, ErrQueryTooLarge) || !strings.Contains(err.Error(), "query.max_spans_per_query") {
-					t.Fatalf("err = %v, want ErrQueryTooLarge naming the setting", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := cmpOr(tc.limit, 5); len(got) != want {
-				t.Errorf("got %d matches, want %d", len(got), want)
-			}
-		})
-	}
-}
-
-func cmpOr(a, b int) int {
-	if a != 0 {
-		return a
-	}
-	return b
 }
 
 // TestSearchTraceQLKeepsFewSpans checks that a TraceQL result holds its

@@ -115,29 +115,40 @@ func (q *Querier) FindTraces(ctx context.Context, tenant string, ids []model.Tra
 	return out, nil
 }
 
+// MatchSearch is the answer of Search.
+type MatchSearch struct {
+	// Matches are the traces found, newest first, each with its matched
+	// spans.
+	Matches []filter.Match
+	// Warning is set when the span budget ended the search early: Matches
+	// then holds the newest traces whose matched spans fitted. Empty when
+	// complete.
+	Warning string
+}
+
 // Search returns the traces matching req, newest first, with their matched
-// spans, at most req.Limit (0: all). An open time range defaults to the
-// lookback window ending now. A search whose matched spans exceed
-// MaxSpansPerQuery fails with an error wrapping ErrQueryTooLarge.
-func (q *Querier) Search(ctx context.Context, tenant string, req filter.Request) ([]filter.Match, error) {
+// spans, at most req.Limit (0: all), until the matched spans reach
+// MaxSpansPerQuery: the trace that would exceed it is left out and the
+// answer carries a warning. An open time range defaults to the lookback
+// window ending now.
+func (q *Querier) Search(ctx context.Context, tenant string, req filter.Request) (MatchSearch, error) {
 	if err := req.Compile(); err != nil {
-		return nil, err
+		return MatchSearch{}, err
 	}
 	req = withDefaultRange(req, q.lookback)
 	b := newBudget(q.maxQuerySpans)
-	var out []filter.Match
+	var out MatchSearch
 	err := q.searchNewestFirst(ctx, tenant, req, func(m filter.Match) (bool, error) {
 		if !b.take(len(m.Spans)) {
-			q.metrics.partial.Inc()
-			return false, fmt.Errorf("%w: the search matched more than %d spans in its first %d traces (query.max_spans_per_query): narrow the time range or the query",
-				ErrQueryTooLarge, b.limit, len(out)+1)
+			return false, nil
 		}
-		out = append(out, m)
-		return req.Limit == 0 || len(out) < req.Limit, nil
+		out.Matches = append(out.Matches, m)
+		return req.Limit == 0 || len(out.Matches) < req.Limit, nil
 	})
 	if err != nil {
-		return nil, err
+		return MatchSearch{}, err
 	}
+	out.Warning = q.partial(ctx, tenant, "matches", b, len(out.Matches))
 	return out, nil
 }
 

@@ -52,8 +52,8 @@ func (e *StatusError) Unwrap() error { return e.Err }
 func BadRequest(err error) error { return &StatusError{Code: http.StatusBadRequest, Err: err} }
 
 // StatusOf maps an error to its HTTP status: a StatusError's own, 404 for a
-// missing trace, 422 for a query over its span budget, 504 for a deadline,
-// 503 for an overloaded store, 500 otherwise.
+// missing trace, 504 for a deadline, 503 for an overloaded store, 500
+// otherwise.
 func StatusOf(err error) int {
 	var se *StatusError
 	switch {
@@ -61,8 +61,6 @@ func StatusOf(err error) int {
 		return se.Code
 	case errors.Is(err, query.ErrTraceNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, query.ErrQueryTooLarge):
-		return http.StatusUnprocessableEntity
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
 	}

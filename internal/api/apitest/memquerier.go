@@ -80,15 +80,15 @@ func (m *MemQuerier) FindTraces(ctx context.Context, tenant string, ids []model.
 }
 
 // Search returns matches newest first, at most req.Limit, and records req.
-func (m *MemQuerier) Search(_ context.Context, tenant string, req filter.Request) ([]filter.Match, error) {
+func (m *MemQuerier) Search(_ context.Context, tenant string, req filter.Request) (query.MatchSearch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.searches = append(m.searches, req)
 	if m.Err != nil {
-		return nil, m.Err
+		return query.MatchSearch{}, m.Err
 	}
 	if err := req.Compile(); err != nil {
-		return nil, err
+		return query.MatchSearch{}, err
 	}
 	byTrace := make(map[model.TraceID]*filter.Match)
 	for _, s := range m.tenants[tenant] {
@@ -112,17 +112,17 @@ func (m *MemQuerier) Search(_ context.Context, tenant string, req filter.Request
 	if req.Limit > 0 && len(out) > req.Limit {
 		out = out[:req.Limit]
 	}
-	return out, nil
+	return query.MatchSearch{Matches: out}, nil
 }
 
 // SearchTraces returns the whole traces of Search's matches.
 func (m *MemQuerier) SearchTraces(ctx context.Context, tenant string, req filter.Request) (query.TraceSearch, error) {
-	matches, err := m.Search(ctx, tenant, req)
+	res, err := m.Search(ctx, tenant, req)
 	if err != nil {
 		return query.TraceSearch{}, err
 	}
-	out := query.TraceSearch{Traces: make([]query.Trace, 0, len(matches))}
-	for _, mt := range matches {
+	out := query.TraceSearch{Traces: make([]query.Trace, 0, len(res.Matches))}
+	for _, mt := range res.Matches {
 		tr, err := m.FindTrace(ctx, tenant, mt.TraceID, 0, 0)
 		if err != nil {
 			return query.TraceSearch{}, err

@@ -26,8 +26,9 @@ import (
 // safe for concurrent use.
 type Querier interface {
 	// Search returns the traces that have a span matching req, newest
-	// first, at most req.Limit (0: all), each with its matched spans.
-	Search(ctx context.Context, tenant string, req filter.Request) ([]filter.Match, error)
+	// first, at most req.Limit (0: all), each with its matched spans, and
+	// a warning when the query layer's span budget cut it short.
+	Search(ctx context.Context, tenant string, req filter.Request) (query.MatchSearch, error)
 	// FindTrace returns the trace's spans, cut to the query layer's
 	// per-trace limit (the Trace says so), or an error wrapping
 	// query.ErrTraceNotFound. The times (Unix ns, 0 for none) are hints.
@@ -189,8 +190,6 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, errNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, query.ErrQueryTooLarge):
-		return http.StatusUnprocessableEntity
 	case errors.Is(err, context.Canceled):
 		// The client went away; the code is only for metrics.
 		return 499
@@ -220,10 +219,11 @@ func (h *handler) traceSummaries(ctx context.Context, tenant string, r *http.Req
 	if err != nil {
 		return nil, err
 	}
-	matches, err := h.q.Search(ctx, tenant, req)
+	res, err := h.q.Search(ctx, tenant, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
+	matches := res.Matches
 	h.metrics.scanned("trace_summaries", len(matches))
 	out := make([]TraceSummary, len(matches))
 	errs := make([]error, len(matches))
@@ -270,15 +270,15 @@ func (h *handler) summarize(ctx context.Context, tenant string, m *filter.Match)
 }
 
 // scan runs a statistics search capped at MaxTraces and reports whether the
-// cap was reached.
+// cap, or the query layer's span budget, was reached.
 func (h *handler) scan(ctx context.Context, tenant, endpoint string, req filter.Request) ([]filter.Match, bool, error) {
 	req.Limit = h.opts.MaxTraces
-	matches, err := h.q.Search(ctx, tenant, req)
+	res, err := h.q.Search(ctx, tenant, req)
 	if err != nil {
 		return nil, false, fmt.Errorf("search: %w", err)
 	}
-	h.metrics.scanned(endpoint, len(matches))
-	return matches, len(matches) >= h.opts.MaxTraces, nil
+	h.metrics.scanned(endpoint, len(res.Matches))
+	return res.Matches, len(res.Matches) >= h.opts.MaxTraces || res.Warning != "", nil
 }
 
 // serviceStats answers GET /api/waymark/service-stats?start&end (µs; default
@@ -349,11 +349,11 @@ func (h *handler) requestLookup(ctx context.Context, tenant string, r *http.Requ
 	for _, key := range []string{requestIDEnvoy, requestIDTag, requestIDHeader} {
 		req := base
 		req.Conditions = []filter.Condition{{Scope: filter.ScopeAny, Key: key, Op: filter.OpEq, Value: model.StringValue(id)}}
-		ms, err := h.q.Search(ctx, tenant, req)
+		res, err := h.q.Search(ctx, tenant, req)
 		if err != nil {
 			return nil, fmt.Errorf("search %s: %w", key, err)
 		}
-		all = append(all, ms...)
+		all = append(all, res.Matches...)
 	}
 	slices.SortFunc(all, func(a, b filter.Match) int {
 		return cmp.Or(cmp.Compare(b.StartUnixNano, a.StartUnixNano), bytes.Compare(a.TraceID[:], b.TraceID[:]))

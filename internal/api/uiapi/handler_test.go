@@ -25,9 +25,9 @@ type memQuerier struct {
 	traces map[string][][]model.Span
 }
 
-func (m *memQuerier) Search(_ context.Context, tenant string, req filter.Request) ([]filter.Match, error) {
+func (m *memQuerier) Search(_ context.Context, tenant string, req filter.Request) (query.MatchSearch, error) {
 	if err := req.Compile(); err != nil {
-		return nil, err
+		return query.MatchSearch{}, err
 	}
 	var out []filter.Match
 	for _, tr := range m.traces[tenant] {
@@ -45,7 +45,7 @@ func (m *memQuerier) Search(_ context.Context, tenant string, req filter.Request
 	if req.Limit > 0 && len(out) > req.Limit {
 		out = out[:req.Limit]
 	}
-	return out, nil
+	return query.MatchSearch{Matches: out}, nil
 }
 
 func (m *memQuerier) Tags(_ context.Context, tenant string, start, end uint64) (summary.Tags, error) {

@@ -64,3 +64,34 @@ func TestLimitWarnings(t *testing.T) {
 		t.Errorf("summaries %+v, want one of 50 spans", sums.Data)
 	}
 }
+
+// TestStatsBudget checks that a statistics scan cut short by the query
+// layer's span budget is marked truncated, as one cut by MaxTraces is.
+func TestStatsBudget(t *testing.T) {
+	cases := []struct {
+		name          string
+		budget        int
+		wantTruncated bool
+	}{
+		{name: "within budget", budget: 1000},
+		{name: "over budget", budget: 50, wantTruncated: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := NewHandler(apitest.LimitedQuerier(t, 50, 50, tc.budget), Options{})
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/waymark/service-stats?start=1699999999000000&end=1700000100000000", nil))
+			var env struct {
+				Data struct {
+					Truncated bool `json:"truncated"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &env); rec.Code != http.StatusOK || err != nil {
+				t.Fatalf("status %d, %v: %s", rec.Code, err, rec.Body)
+			}
+			if env.Data.Truncated != tc.wantTruncated {
+				t.Errorf("truncated = %v, want %v", env.Data.Truncated, tc.wantTruncated)
+			}
+		})
+	}
+}

@@ -33,8 +33,9 @@ type Querier interface {
 	// ids, as many as the query's span budget holds.
 	FindTraces(ctx context.Context, tenant string, ids []model.TraceID) (query.TraceSearch, error)
 	// Search returns the traces in which one span matches req, newest
-	// first, at most req.Limit, each with the spans that matched.
-	Search(ctx context.Context, tenant string, req filter.Request) ([]filter.Match, error)
+	// first, at most req.Limit, each with the spans that matched, and a
+	// warning when the query layer's span budget cut it short.
+	Search(ctx context.Context, tenant string, req filter.Request) (query.MatchSearch, error)
 	// Services returns the tenant's service names, sorted.
 	Services(ctx context.Context, tenant string) ([]string, error)
 	// Operations returns the service's operations, sorted by name then kind.
