@@ -65,9 +65,20 @@ func (m *MemQuerier) FindTrace(_ context.Context, tenant string, id model.TraceI
 
 // FindTraces returns the traces of ids that exist, in the order of ids.
 func (m *MemQuerier) FindTraces(ctx context.Context, tenant string, ids []model.TraceID) (query.TraceSearch, error) {
+	return FindEach(ctx, m, tenant, ids)
+}
+
+// TraceFinder looks one trace up, as the query layer does.
+type TraceFinder interface {
+	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) (query.Trace, error)
+}
+
+// FindEach looks ids up one by one with f, without time hints, and returns
+// those found in the order of ids: FindTraces for a test querier.
+func FindEach(ctx context.Context, f TraceFinder, tenant string, ids []model.TraceID) (query.TraceSearch, error) {
 	var out query.TraceSearch
 	for _, id := range ids {
-		tr, err := m.FindTrace(ctx, tenant, id, 0, 0)
+		tr, err := f.FindTrace(ctx, tenant, id, 0, 0)
 		if errors.Is(err, query.ErrTraceNotFound) {
 			continue
 		}

@@ -24,6 +24,10 @@ type Querier interface {
 	// startUnixNano and endUnixNano hint where the trace lies; 0 means no
 	// hint.
 	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) (query.Trace, error)
+	// FindTraces returns the traces of ids that exist, in the order of
+	// ids, as many as the query layer's span budget holds, with a warning
+	// when it cut the list short.
+	FindTraces(ctx context.Context, tenant string, ids []model.TraceID) (query.TraceSearch, error)
 	// SearchTraces returns whole traces matching req, newest first, at most
 	// req.Limit, with a warning when the query's span budget cut it short.
 	// req holds only equality and inequality conditions, never regular

@@ -30,6 +30,7 @@ func TestLimitWarnings(t *testing.T) {
 		{name: "big trace", path: "/api/traces/" + apitest.TraceBig, spans: 4, traceWarning: "it has 50 spans, only the first 4"},
 		{name: "trace at the limit", path: "/api/traces/" + apitest.TraceA, spans: 4},
 		{name: "big trace by ID list", path: "/api/traces?traceID=" + apitest.TraceBig, spans: 4, traceWarning: "query.max_trace_spans"},
+		{name: "ID list over budget", path: "/api/traces?traceID=" + apitest.TraceB + "&traceID=" + apitest.TraceA, spans: 1, envelopeError: "query.max_spans_per_query"},
 		{name: "big trace found by search", path: "/api/traces?service=big" + window, spans: 4, traceWarning: "query.max_trace_spans"},
 		{name: "search over budget", path: "/api/traces?service=cart" + window, spans: 1, envelopeError: "query.max_spans_per_query"},
 		{name: "v3 big trace", path: "/api/v3/traces/" + apitest.TraceBig, spans: -1, header: "query.max_trace_spans"},

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"waymark/internal/api/apitest"
 	"waymark/internal/model"
 	"waymark/internal/query"
 	"waymark/internal/store/filter"
@@ -64,6 +65,10 @@ func (m *memQuerier) FindTrace(_ context.Context, tenant string, id model.TraceI
 		return query.Trace{}, query.ErrTraceNotFound
 	}
 	return query.Trace{ID: id, Spans: out, StoredSpans: len(out)}, nil
+}
+
+func (m *memQuerier) FindTraces(ctx context.Context, tenant string, ids []model.TraceID) (query.TraceSearch, error) {
+	return apitest.FindEach(ctx, m, tenant, ids)
 }
 
 func (m *memQuerier) SearchTraces(_ context.Context, tenant string, req filter.Request) (query.TraceSearch, error) {

@@ -126,16 +126,17 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request, tenant string) 
 		errs   []structuredError
 	)
 	if len(p.traceIDs) > 0 {
-		for _, id := range p.traceIDs {
-			tr, err := h.findTrace(r.Context(), tenant, id, p.hintStart, p.hintEnd)
-			if errors.Is(err, query.ErrTraceNotFound) {
-				errs = append(errs, structuredError{Msg: query.ErrTraceNotFound.Error(), TraceID: id.String()})
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			traces = append(traces, tr)
+		// The store finds a trace wherever it lies: no time hints needed.
+		res, err := h.q.FindTraces(r.Context(), tenant, p.traceIDs)
+		if err != nil {
+			return fmt.Errorf("find traces: %w", err)
+		}
+		traces = res.Traces
+		if res.Warning != "" {
+			// The IDs left out are not known to be missing.
+			errs = append(errs, structuredError{Code: http.StatusPartialContent, Msg: res.Warning})
+		} else {
+			errs = notFound(p.traceIDs, traces)
 		}
 	} else {
 		res, err := h.q.SearchTraces(r.Context(), tenant, p.req)
@@ -150,6 +151,23 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request, tenant string) 
 	}
 	h.writeTraces(w, r, traces, p.raw, errs)
 	return nil
+}
+
+// notFound reports each of ids that is not among traces, as Jaeger lists
+// unknown IDs in errors[].
+func notFound(ids []model.TraceID, traces []query.Trace) []structuredError {
+	found := make(map[model.TraceID]bool, len(traces))
+	for i := range traces {
+		found[traces[i].ID] = true
+	}
+	var errs []structuredError
+	for _, id := range ids {
+		if !found[id] {
+			errs = append(errs, structuredError{Msg: query.ErrTraceNotFound.Error(), TraceID: id.String()})
+			found[id] = true
+		}
+	}
+	return errs
 }
 
 // writeTraces writes a 200 envelope holding traces in Jaeger UI form,
