@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,9 +53,9 @@ func (t *Trace) Warning() string {
 // spans itself when it is within the limit (limit ≤ 0 means no limit). A
 // cut keeps the root spans (no parent) first, then the earliest spans by
 // start time, ties broken by span ID and kind. Parents start before their
-// children, so the earliest spans of a trace form its top levels: the kept
-// spans are a connected prefix of the call tree (up to clock skew) with no
-// orphans, which shows where the request began and what it called first.
+// children, so a span kept for being early has its parent kept too: the
+// kept spans are a connected top of the call tree (up to clock skew), with
+// no orphans, showing where the request began and what it called first.
 // The result is a new slice in that order, so the rest can be freed; spans
 // is left as it was.
 func Truncate(spans []model.Span, limit int) []model.Span {
@@ -99,10 +100,15 @@ func Truncate(spans []model.Span, limit int) []model.Span {
 // smallestFirst reorders s so that s[:k] holds its k smallest elements by
 // compare, sorted: a quickselect (median-of-three pivots, so deterministic)
 // narrows to the first k, and only they are sorted. It costs O(len(s) +
-// k log k) on average instead of a full sort's O(len(s) log len(s)).
+// k log k) on average instead of a full sort's O(len(s) log len(s)); input
+// chosen to defeat the pivots (span times come from senders) makes it fall
+// back to sorting what is left, so it is never worse than O(n log n).
 func smallestFirst[E any](s []E, k int, compare func(a, b E) int) {
 	lo, hi := 0, len(s)-1
-	for hi-lo > 12 {
+	for rounds := 2 * bits.Len(uint(len(s))); hi-lo > 12; rounds-- {
+		if rounds == 0 {
+			break
+		}
 		mid := lo + (hi-lo)/2
 		// Order s[lo], s[mid], s[hi] and take the middle one as pivot.
 		if compare(s[mid], s[lo]) < 0 {
