@@ -251,7 +251,11 @@ func (a *App) serveAdmin(port int) error {
 
 func (a *App) startListeners() error {
 	cfg := a.cfg
-	q := query.New(a.store, query.Options{DefaultLookback: cfg.Query.DefaultLookback.D()})
+	q := query.New(a.store, query.Options{
+		DefaultLookback: cfg.Query.DefaultLookback.D(),
+		MaxTraceSpans:   cfg.Query.MaxTraceSpans, MaxSpansPerQuery: cfg.Query.MaxSpansPerQuery,
+		Logger: a.log.With("component", "query"), Registerer: a.reg,
+	})
 
 	// The Zipkin port serves the receiver (POST /api/v1/spans, /api/v2/spans)
 	// and the query API's GET routes under /api/v2/.

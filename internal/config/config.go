@@ -86,6 +86,12 @@ type QueryConfig struct {
 	DefaultLookback Duration `yaml:"default_lookback"`
 	// Timeout bounds every query.
 	Timeout Duration `yaml:"timeout"`
+	// MaxTraceSpans caps the spans of one trace a query returns; a larger
+	// trace is truncated with a warning.
+	MaxTraceSpans int `yaml:"max_trace_spans"`
+	// MaxSpansPerQuery is the span budget of one search; a search that
+	// reaches it answers with what it has and a warning.
+	MaxSpansPerQuery int `yaml:"max_spans_per_query"`
 }
 
 // StorageConfig configures the store.
@@ -164,7 +170,8 @@ func Default() Config {
 			MaxRequestBytes: 20 << 20,
 			MaxPendingBytes: 256 << 20,
 		},
-		Query: QueryConfig{JaegerPort: 16686, TempoPort: 3200, JaegerGRPCPort: 16685, DefaultLookback: Duration(48 * 3600e9), Timeout: Duration(30e9)},
+		Query: QueryConfig{JaegerPort: 16686, TempoPort: 3200, JaegerGRPCPort: 16685, DefaultLookback: Duration(48 * 3600e9), Timeout: Duration(30e9),
+			MaxTraceSpans: 100_000, MaxSpansPerQuery: 1_000_000},
 		Storage: StorageConfig{
 			WAL:        WALConfig{SegmentSize: 128 << 20},
 			Head:       HeadConfig{MaxBytes: 48 << 20, MaxAge: Duration(60e9)},
@@ -234,6 +241,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Query.Timeout <= 0 {
 		bad("query.timeout", "must be positive")
+	}
+	if c.Query.MaxTraceSpans < 1 {
+		bad("query.max_trace_spans", "%d is below the minimum of 1", c.Query.MaxTraceSpans)
+	}
+	if c.Query.MaxSpansPerQuery < c.Query.MaxTraceSpans {
+		bad("query.max_spans_per_query", "%d must be at least query.max_trace_spans (%d), so that one whole trace fits", c.Query.MaxSpansPerQuery, c.Query.MaxTraceSpans)
 	}
 	if c.Storage.WAL.SegmentSize < 1<<20 {
 		bad("storage.wal.segment_size", "%s is below the minimum of 1MiB", c.Storage.WAL.SegmentSize)

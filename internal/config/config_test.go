@@ -75,6 +75,8 @@ func TestLoadRefusesBadInput(t *testing.T) {
 		{name: "negative compaction interval", args: []string{"--storage.compaction.interval=-1s"}, want: "storage.compaction.interval"},
 		{name: "compaction window too short", args: []string{"--storage.compaction.window=10s"}, want: "storage.compaction.window"},
 		{name: "compacted blocks too small", args: []string{"--storage.compaction.max_block_spans=10"}, want: "storage.compaction.max_block_spans"},
+		{name: "no trace spans", args: []string{"--query.max_trace_spans=0"}, want: "query.max_trace_spans"},
+		{name: "query budget below a trace", env: []string{"WAYMARK_QUERY_MAX_SPANS_PER_QUERY=99999"}, want: "query.max_spans_per_query"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -180,6 +182,30 @@ func TestTenantDurationsSet(t *testing.T) {
 			}
 			if err != nil || m.String() != tc.want {
 				t.Fatalf("Set(%q) = %q, %v; want %q", tc.in, m.String(), err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadQueryLimits(t *testing.T) {
+	cases := []struct {
+		name               string
+		args               []string
+		wantTrace, wantAll int
+	}{
+		{name: "defaults", wantTrace: 100_000, wantAll: 1_000_000},
+		{name: "small trace limit", args: []string{"--query.max_trace_spans=50"}, wantTrace: 50, wantAll: 1_000_000},
+		{name: "both", args: []string{"--query.max_trace_spans=50", "--query.max_spans_per_query=50"}, wantTrace: 50, wantAll: 50},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, _, err := Load(tc.args, nil, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Query.MaxTraceSpans != tc.wantTrace || cfg.Query.MaxSpansPerQuery != tc.wantAll {
+				t.Errorf("max_trace_spans, max_spans_per_query = %d, %d; want %d, %d",
+					cfg.Query.MaxTraceSpans, cfg.Query.MaxSpansPerQuery, tc.wantTrace, tc.wantAll)
 			}
 		})
 	}

@@ -76,19 +76,38 @@ func Summarize(id model.TraceID, spans []model.Span) TraceSummary {
 	return s
 }
 
+// SummarySearch is the answer of SearchSummaries.
+type SummarySearch struct {
+	// Summaries describe the traces found, newest first.
+	Summaries []TraceSummary
+	// Warning is set when the span budget ended the search early: Summaries
+	// then holds the newest matches that fitted. Empty when complete.
+	Warning string
+}
+
 // SearchSummaries runs a search and summarises each matched trace (reading
 // the whole trace), keeping at most spansPerSet matched spans per trace
-// (0 keeps all). Results are newest first.
-func (q *Querier) SearchSummaries(ctx context.Context, tenant string, req filter.Request, spansPerSet int) ([]TraceSummary, error) {
-	matches, err := q.Search(ctx, tenant, req)
-	if err != nil {
-		return nil, err
+// (0 keeps all). Results are newest first, at most req.Limit (0: all). The
+// matched spans kept count against MaxSpansPerQuery; the search stops
+// before a trace that would exceed it, and the answer carries a warning.
+func (q *Querier) SearchSummaries(ctx context.Context, tenant string, req filter.Request, spansPerSet int) (SummarySearch, error) {
+	if err := req.Compile(); err != nil {
+		return SummarySearch{}, err
 	}
-	out := make([]TraceSummary, 0, len(matches))
-	for _, m := range matches {
+	req = withDefaultRange(req, q.lookback)
+	b := newBudget(q.maxQuerySpans)
+	var out SummarySearch
+	err := q.searchNewestFirst(ctx, tenant, req, func(m filter.Match) (bool, error) {
+		keep := len(m.Spans)
+		if spansPerSet > 0 {
+			keep = min(keep, spansPerSet)
+		}
+		if !b.take(keep) {
+			return false, nil
+		}
 		spans, err := q.store.FindTrace(ctx, tenant, m.TraceID)
 		if err != nil {
-			return nil, fmt.Errorf("fetch trace %s: %w", m.TraceID, err)
+			return false, fmt.Errorf("fetch trace %s: %w", m.TraceID, err)
 		}
 		sum := Summarize(m.TraceID, spans)
 		matched := slices.Clone(m.Spans)
@@ -102,11 +121,16 @@ func (q *Querier) SearchSummaries(ctx context.Context, tenant string, req filter
 			return 0
 		})
 		sum.MatchedCount = len(matched)
-		if spansPerSet > 0 && len(matched) > spansPerSet {
-			matched = matched[:spansPerSet]
+		if keep < len(matched) {
+			matched = slices.Clone(matched[:keep])
 		}
 		sum.Matched = matched
-		out = append(out, sum)
+		out.Summaries = append(out.Summaries, sum)
+		return req.Limit == 0 || len(out.Summaries) < req.Limit, nil
+	})
+	if err != nil {
+		return SummarySearch{}, err
 	}
+	out.Warning = q.partial(ctx, tenant, "summaries", b, len(out.Summaries))
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"waymark/internal/model"
 	"waymark/internal/query/traceql"
 	"waymark/internal/store/filter"
 )
@@ -27,16 +28,27 @@ type TraceQLResult struct {
 	SpanSets []traceql.Spanset
 }
 
+// TraceQLSearch is the answer of SearchTraceQL.
+type TraceQLSearch struct {
+	// Results are the matched traces, newest first.
+	Results []TraceQLResult
+	// Warning is set when the span budget ended the search early: Results
+	// then holds the newest matches that fitted. Empty when complete.
+	Warning string
+}
+
 // SearchTraceQL runs a TraceQL search: candidate traces come from the store
 // through the query's pushdown conditions (newest first), each candidate's
 // whole trace is evaluated, and the first Limit traces that match are
-// returned with their spansets.
-func (q *Querier) SearchTraceQL(ctx context.Context, tenant string, r TraceQLRequest) ([]TraceQLResult, error) {
+// returned with their spansets. The spans of the returned spansets count
+// against MaxSpansPerQuery; the search stops before a trace that would
+// exceed it, and the answer carries a warning.
+func (q *Querier) SearchTraceQL(ctx context.Context, tenant string, r TraceQLRequest) (TraceQLSearch, error) {
 	if r.Query == nil {
-		return nil, fmt.Errorf("no query")
+		return TraceQLSearch{}, fmt.Errorf("no query")
 	}
 	if r.Query.IsMetrics() {
-		return nil, fmt.Errorf("a metrics query (%s) belongs on /api/metrics/query_range", r.Query)
+		return TraceQLSearch{}, fmt.Errorf("a metrics query (%s) belongs on /api/metrics/query_range", r.Query)
 	}
 	if r.Limit <= 0 {
 		r.Limit = 20
@@ -47,13 +59,14 @@ func (q *Querier) SearchTraceQL(ctx context.Context, tenant string, r TraceQLReq
 	req := Candidates(r.Query)
 	req.StartUnixNano, req.EndUnixNano = r.StartUnixNano, r.EndUnixNano
 	if err := req.Compile(); err != nil {
-		return nil, err
+		return TraceQLSearch{}, err
 	}
 	req = withDefaultRange(req, q.lookback)
 	// Candidates come a limit at a time; searchNewestFirst asks a window
 	// for more when the query rejects some of them.
 	req.Limit = r.Limit
-	var out []TraceQLResult
+	b := newBudget(q.maxQuerySpans)
+	var out TraceQLSearch
 	err := q.searchNewestFirst(ctx, tenant, req, func(m filter.Match) (bool, error) {
 		spans, err := q.store.FindTrace(ctx, tenant, m.TraceID)
 		if err != nil {
@@ -67,19 +80,26 @@ func (q *Querier) SearchTraceQL(ctx context.Context, tenant string, r TraceQLReq
 			return true, nil
 		}
 		res := TraceQLResult{TraceSummary: Summarize(m.TraceID, spans)}
+		kept := 0
 		for _, set := range sets {
 			res.MatchedCount += len(set.Spans)
 			if len(set.Spans) > r.SpansPerSet {
 				set.Spans = set.Spans[:r.SpansPerSet]
 			}
+			kept += len(set.Spans)
 			res.SpanSets = append(res.SpanSets, set)
 		}
-		out = append(out, res)
-		return len(out) < r.Limit, nil
+		if !b.take(kept) {
+			return false, nil
+		}
+		detach(res.SpanSets, kept)
+		out.Results = append(out.Results, res)
+		return len(out.Results) < r.Limit, nil
 	})
 	if err != nil {
-		return nil, err
+		return TraceQLSearch{}, err
 	}
+	out.Warning = q.partial(ctx, tenant, "traceql", b, len(out.Results))
 	return out, nil
 }
 
@@ -112,4 +132,17 @@ func Candidates(tq *traceql.Query) filter.Request {
 		}
 	}
 	return best
+}
+
+// detach copies the n spans the spansets point to into one new slice and
+// points the spansets there, so that a result does not keep its whole
+// trace alive.
+func detach(sets []traceql.Spanset, n int) {
+	held := make([]model.Span, 0, n)
+	for _, set := range sets {
+		for i := range set.Spans {
+			held = append(held, *set.Spans[i].Span)
+			set.Spans[i].Span = &held[len(held)-1]
+		}
+	}
 }

@@ -1,6 +1,9 @@
 // Package query answers trace lookups, searches (by tags or TraceQL),
 // TraceQL metrics, and service/operation listings for a tenant by merging
 // the store's head and blocks. API front-ends call it; it never writes.
+// Answers are bounded: a trace is cut to a span limit (its root spans, then
+// its earliest spans) and a search stops at a per-query span budget, and
+// either cut is reported in the answer, counted and logged, never silent.
 package query
 
 import (

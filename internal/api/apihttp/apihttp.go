@@ -70,6 +70,23 @@ func StatusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
+// SetWarning adds msg to the response as a Warning header (code 199,
+// miscellaneous), for answers whose body format has no place for it, such
+// as a truncated trace in a bare span list. Control characters and quotes
+// in msg are replaced so the header stays well-formed.
+func SetWarning(h http.Header, msg string) {
+	b := make([]byte, 0, len(msg)+16)
+	b = append(b, `199 waymark "`...)
+	for i := 0; i < len(msg); i++ {
+		c := msg[i]
+		if c < 0x20 || c == 0x7f || c == '"' || c == '\\' {
+			c = '\''
+		}
+		b = append(b, c)
+	}
+	h.Add("Warning", string(append(b, '"')))
+}
+
 // SetRetryAfter sets Retry-After (whole seconds, at least 1) when err says
 // the store is overloaded.
 func SetRetryAfter(w http.ResponseWriter, err error) {

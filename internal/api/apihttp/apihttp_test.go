@@ -126,3 +126,24 @@ func TestMetrics(t *testing.T) {
 		t.Error("nil metrics dropped the handler")
 	}
 }
+
+func TestSetWarning(t *testing.T) {
+	cases := []struct {
+		name, msg, want string
+	}{
+		{name: "plain", msg: "trace truncated", want: `199 waymark "trace truncated"`},
+		{name: "quotes and backslashes", msg: `a "b" \c`, want: `199 waymark "a 'b' 'c"`},
+		{name: "control characters", msg: "a\r\nb\x00c\x7f", want: `199 waymark "a''b'c'"`},
+		{name: "empty", msg: "", want: `199 waymark ""`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			SetWarning(h, tc.msg)
+			SetWarning(h, "second")
+			if got := h.Values("Warning"); len(got) != 2 || got[0] != tc.want || got[1] != `199 waymark "second"` {
+				t.Errorf("Warning = %q, want [%q, second]", got, tc.want)
+			}
+		})
+	}
+}

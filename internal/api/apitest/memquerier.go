@@ -3,6 +3,7 @@ package apitest
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"sync"
 
@@ -21,6 +22,9 @@ type MemQuerier struct {
 	tenants map[string][]model.Span
 	// Err, when set, is returned by every call.
 	Err error
+	// MaxTraceSpans, when set, truncates the traces returned as the query
+	// layer does.
+	MaxTraceSpans int
 
 	searches []filter.Request
 	deps     [2]uint64
@@ -38,13 +42,14 @@ func (m *MemQuerier) Add(tenant string, spans ...model.Span) {
 	m.tenants[tenant] = append(m.tenants[tenant], spans...)
 }
 
-// FindTrace returns the trace's spans or query.ErrTraceNotFound; it ignores
-// the time hints.
-func (m *MemQuerier) FindTrace(_ context.Context, tenant string, id model.TraceID, _, _ uint64) ([]model.Span, error) {
+// FindTrace returns the trace's spans, cut by query.Truncate to
+// MaxTraceSpans when set, or query.ErrTraceNotFound; it ignores the time
+// hints.
+func (m *MemQuerier) FindTrace(_ context.Context, tenant string, id model.TraceID, _, _ uint64) (query.Trace, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {
-		return nil, m.Err
+		return query.Trace{}, m.Err
 	}
 	var out []model.Span
 	for _, s := range m.tenants[tenant] {
@@ -53,21 +58,48 @@ func (m *MemQuerier) FindTrace(_ context.Context, tenant string, id model.TraceI
 		}
 	}
 	if len(out) == 0 {
-		return nil, query.ErrTraceNotFound
+		return query.Trace{}, query.ErrTraceNotFound
+	}
+	return query.Trace{ID: id, Spans: query.Truncate(out, m.MaxTraceSpans), StoredSpans: len(out)}, nil
+}
+
+// FindTraces returns the traces of ids that exist, in the order of ids.
+func (m *MemQuerier) FindTraces(ctx context.Context, tenant string, ids []model.TraceID) (query.TraceSearch, error) {
+	return FindEach(ctx, m, tenant, ids)
+}
+
+// TraceFinder looks one trace up, as the query layer does.
+type TraceFinder interface {
+	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) (query.Trace, error)
+}
+
+// FindEach looks ids up one by one with f, without time hints, and returns
+// those found in the order of ids: FindTraces for a test querier.
+func FindEach(ctx context.Context, f TraceFinder, tenant string, ids []model.TraceID) (query.TraceSearch, error) {
+	var out query.TraceSearch
+	for _, id := range ids {
+		tr, err := f.FindTrace(ctx, tenant, id, 0, 0)
+		if errors.Is(err, query.ErrTraceNotFound) {
+			continue
+		}
+		if err != nil {
+			return query.TraceSearch{}, err
+		}
+		out.Traces = append(out.Traces, tr)
 	}
 	return out, nil
 }
 
 // Search returns matches newest first, at most req.Limit, and records req.
-func (m *MemQuerier) Search(_ context.Context, tenant string, req filter.Request) ([]filter.Match, error) {
+func (m *MemQuerier) Search(_ context.Context, tenant string, req filter.Request) (query.MatchSearch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.searches = append(m.searches, req)
 	if m.Err != nil {
-		return nil, m.Err
+		return query.MatchSearch{}, m.Err
 	}
 	if err := req.Compile(); err != nil {
-		return nil, err
+		return query.MatchSearch{}, err
 	}
 	byTrace := make(map[model.TraceID]*filter.Match)
 	for _, s := range m.tenants[tenant] {
@@ -91,22 +123,22 @@ func (m *MemQuerier) Search(_ context.Context, tenant string, req filter.Request
 	if req.Limit > 0 && len(out) > req.Limit {
 		out = out[:req.Limit]
 	}
-	return out, nil
+	return query.MatchSearch{Matches: out}, nil
 }
 
 // SearchTraces returns the whole traces of Search's matches.
-func (m *MemQuerier) SearchTraces(ctx context.Context, tenant string, req filter.Request) ([][]model.Span, error) {
-	matches, err := m.Search(ctx, tenant, req)
+func (m *MemQuerier) SearchTraces(ctx context.Context, tenant string, req filter.Request) (query.TraceSearch, error) {
+	res, err := m.Search(ctx, tenant, req)
 	if err != nil {
-		return nil, err
+		return query.TraceSearch{}, err
 	}
-	out := make([][]model.Span, 0, len(matches))
-	for _, mt := range matches {
-		spans, err := m.FindTrace(ctx, tenant, mt.TraceID, 0, 0)
+	out := query.TraceSearch{Traces: make([]query.Trace, 0, len(res.Matches))}
+	for _, mt := range res.Matches {
+		tr, err := m.FindTrace(ctx, tenant, mt.TraceID, 0, 0)
 		if err != nil {
-			return nil, err
+			return query.TraceSearch{}, err
 		}
-		out = append(out, spans)
+		out.Traces = append(out.Traces, tr)
 	}
 	return out, nil
 }

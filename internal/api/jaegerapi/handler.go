@@ -19,14 +19,20 @@ import (
 // It must be safe for concurrent use. The handler owns the slices it returns
 // and may reorder them.
 type Querier interface {
-	// FindTrace returns every span of the trace (any order), or an error
-	// wrapping query.ErrTraceNotFound. startUnixNano and endUnixNano hint
-	// where the trace lies; 0 means no hint.
-	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) ([]model.Span, error)
+	// FindTrace returns the trace's spans (any order), cut to the query
+	// layer's per-trace limit, or an error wrapping query.ErrTraceNotFound.
+	// startUnixNano and endUnixNano hint where the trace lies; 0 means no
+	// hint.
+	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) (query.Trace, error)
+	// FindTraces returns the traces of ids that exist, in the order of
+	// ids, as many as the query layer's span budget holds, with a warning
+	// when it cut the list short.
+	FindTraces(ctx context.Context, tenant string, ids []model.TraceID) (query.TraceSearch, error)
 	// SearchTraces returns whole traces matching req, newest first, at most
-	// req.Limit. req holds only equality and inequality conditions, never
-	// regular expressions.
-	SearchTraces(ctx context.Context, tenant string, req filter.Request) ([][]model.Span, error)
+	// req.Limit, with a warning when the query's span budget cut it short.
+	// req holds only equality and inequality conditions, never regular
+	// expressions.
+	SearchTraces(ctx context.Context, tenant string, req filter.Request) (query.TraceSearch, error)
 	// Services returns the tenant's service names, sorted.
 	Services(ctx context.Context, tenant string) ([]string, error)
 	// Operations returns the service's operations, sorted by name then kind.
@@ -157,6 +163,6 @@ func (h *handler) logUnits(ctx context.Context, route string, mm []unitMismatch)
 
 // findTrace looks a trace up, retrying without the time hints when the
 // hinted lookup finds nothing.
-func (h *handler) findTrace(ctx context.Context, tenant string, id model.TraceID, start, end uint64) ([]model.Span, error) {
+func (h *handler) findTrace(ctx context.Context, tenant string, id model.TraceID, start, end uint64) (query.Trace, error) {
 	return jaegerquery.FindTrace(ctx, h.q, tenant, id, start, end)
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"waymark/internal/api/apitest"
 	"waymark/internal/model"
 	"waymark/internal/query"
 	"waymark/internal/store/filter"
@@ -41,13 +42,13 @@ func (m *memQuerier) add(tenant string, spans ...model.Span) {
 	m.tenants[tenant] = append(m.tenants[tenant], spans...)
 }
 
-func (m *memQuerier) FindTrace(_ context.Context, tenant string, id model.TraceID, start, end uint64) ([]model.Span, error) {
+func (m *memQuerier) FindTrace(_ context.Context, tenant string, id model.TraceID, start, end uint64) (query.Trace, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.lastTenant = tenant
 	m.findCalls = append(m.findCalls, findCall{id, start, end})
 	if m.err != nil {
-		return nil, m.err
+		return query.Trace{}, m.err
 	}
 	out := make([]model.Span, 0, 16)
 	inWindow := start == 0 && end == 0
@@ -61,21 +62,25 @@ func (m *memQuerier) FindTrace(_ context.Context, tenant string, id model.TraceI
 		}
 	}
 	if len(out) == 0 || !inWindow {
-		return nil, query.ErrTraceNotFound
+		return query.Trace{}, query.ErrTraceNotFound
 	}
-	return out, nil
+	return query.Trace{ID: id, Spans: out, StoredSpans: len(out)}, nil
 }
 
-func (m *memQuerier) SearchTraces(_ context.Context, tenant string, req filter.Request) ([][]model.Span, error) {
+func (m *memQuerier) FindTraces(ctx context.Context, tenant string, ids []model.TraceID) (query.TraceSearch, error) {
+	return apitest.FindEach(ctx, m, tenant, ids)
+}
+
+func (m *memQuerier) SearchTraces(_ context.Context, tenant string, req filter.Request) (query.TraceSearch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.lastTenant = tenant
 	m.lastSearch = req
 	if m.err != nil {
-		return nil, m.err
+		return query.TraceSearch{}, m.err
 	}
 	if err := req.Compile(); err != nil {
-		return nil, err
+		return query.TraceSearch{}, err
 	}
 	byTrace := make(map[model.TraceID][]model.Span)
 	matched := make(map[model.TraceID]bool)
@@ -96,7 +101,11 @@ func (m *memQuerier) SearchTraces(_ context.Context, tenant string, req filter.R
 	if req.Limit > 0 && len(out) > req.Limit {
 		out = out[:req.Limit]
 	}
-	return out, nil
+	var res query.TraceSearch
+	for _, spans := range out {
+		res.Traces = append(res.Traces, query.Trace{ID: spans[0].TraceID, Spans: spans, StoredSpans: len(spans)})
+	}
+	return res, nil
 }
 
 func (m *memQuerier) Services(_ context.Context, tenant string) ([]string, error) {

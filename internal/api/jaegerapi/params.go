@@ -189,10 +189,7 @@ type searchParams struct {
 	req      filter.Request
 	traceIDs []model.TraceID
 	raw      bool
-	// hintStart and hintEnd are the start and end the client sent, in Unix
-	// ns, or 0; they bound by-ID lookups.
-	hintStart, hintEnd uint64
-	units              []unitMismatch
+	units    []unitMismatch
 }
 
 // parseSearchParams parses the query of GET /api/traces. start and end are
@@ -208,12 +205,6 @@ func parseSearchParams(q url.Values, now time.Time) (searchParams, error) {
 	end, err := parseEpoch(q, "end", unitMicros, &p.units)
 	if err != nil {
 		return p, err
-	}
-	if start.set {
-		p.hintStart = start.nanos
-	}
-	if end.set {
-		p.hintEnd = end.nanos
 	}
 	if !start.set {
 		start.nanos = uint64(max(now.Add(-defaultSearchLookback).UnixNano(), 0))

@@ -8,6 +8,7 @@ import (
 	"waymark/internal/api/jaegerquery"
 	"waymark/internal/api/jsonenc"
 	"waymark/internal/model"
+	"waymark/internal/query"
 )
 
 // Tag keys and values that OTLP fields become in the Jaeger trace JSON. They
@@ -83,6 +84,13 @@ func (e *uiEncoder) reset(spans []model.Span) {
 }
 
 func (e *uiEncoder) appendTrace(dst []byte, spans []model.Span) []byte {
+	return e.appendTraceWarning(dst, spans, "")
+}
+
+// appendTraceWarning is appendTrace with a trace-level warning (such as a
+// truncation) in the trace's warnings, which Jaeger UI shows; "" writes
+// null.
+func (e *uiEncoder) appendTraceWarning(dst []byte, spans []model.Span, warning string) []byte {
 	e.reset(spans)
 	dst = append(dst, `{"traceID":`...)
 	var tid model.TraceID
@@ -102,7 +110,12 @@ func (e *uiEncoder) appendTrace(dst []byte, spans []model.Span) []byte {
 	}
 	dst = append(dst, `],"processes":{`...)
 	dst = append(dst, e.procs...)
-	return append(dst, `},"warnings":null}`...)
+	if warning == "" {
+		return append(dst, `},"warnings":null}`...)
+	}
+	dst = append(dst, `},"warnings":[`...)
+	dst = jsonenc.AppendString(dst, warning)
+	return append(dst, "]}"...)
 }
 
 // flush writes dst to out when streaming and dst has reached flushSize (or
@@ -115,17 +128,19 @@ func (e *uiEncoder) flush(dst []byte, force bool) []byte {
 	return dst[:0]
 }
 
-// appendTraces appends a JSON array of traces, each adjusted unless raw.
-func (e *uiEncoder) appendTraces(dst []byte, traces [][]model.Span, raw bool) []byte {
+// appendTraces appends a JSON array of traces, each adjusted unless raw and
+// carrying its truncation warning.
+func (e *uiEncoder) appendTraces(dst []byte, traces []query.Trace, raw bool) []byte {
 	dst = append(dst, '[')
-	for i, spans := range traces {
+	for i := range traces {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
+		spans := traces[i].Spans
 		if !raw {
 			spans = jaegerquery.Adjust(spans)
 		}
-		dst = e.appendTrace(dst, spans)
+		dst = e.appendTraceWarning(dst, spans, traces[i].Warning())
 		if e.outErr != nil {
 			return dst
 		}

@@ -122,34 +122,57 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request, tenant string) 
 	}
 	h.logUnits(r.Context(), "search", p.units)
 	var (
-		traces [][]model.Span
+		traces []query.Trace
 		errs   []structuredError
 	)
 	if len(p.traceIDs) > 0 {
-		for _, id := range p.traceIDs {
-			spans, err := h.findTrace(r.Context(), tenant, id, p.hintStart, p.hintEnd)
-			if errors.Is(err, query.ErrTraceNotFound) {
-				errs = append(errs, structuredError{Msg: query.ErrTraceNotFound.Error(), TraceID: id.String()})
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			traces = append(traces, spans)
+		// The store finds a trace wherever it lies: no time hints needed.
+		res, err := h.q.FindTraces(r.Context(), tenant, p.traceIDs)
+		if err != nil {
+			return fmt.Errorf("find traces: %w", err)
+		}
+		traces = res.Traces
+		if res.Warning != "" {
+			// The IDs left out are not known to be missing.
+			errs = append(errs, structuredError{Code: http.StatusPartialContent, Msg: res.Warning})
+		} else {
+			errs = notFound(p.traceIDs, traces)
 		}
 	} else {
-		traces, err = h.q.SearchTraces(r.Context(), tenant, p.req)
+		res, err := h.q.SearchTraces(r.Context(), tenant, p.req)
 		if err != nil {
 			return fmt.Errorf("search traces: %w", err)
+		}
+		traces = res.Traces
+		if res.Warning != "" {
+			// Jaeger reports a partial answer in errors[] beside the data.
+			errs = append(errs, structuredError{Code: http.StatusPartialContent, Msg: res.Warning})
 		}
 	}
 	h.writeTraces(w, r, traces, p.raw, errs)
 	return nil
 }
 
+// notFound reports each of ids that is not among traces, as Jaeger lists
+// unknown IDs in errors[].
+func notFound(ids []model.TraceID, traces []query.Trace) []structuredError {
+	found := make(map[model.TraceID]bool, len(traces))
+	for i := range traces {
+		found[traces[i].ID] = true
+	}
+	var errs []structuredError
+	for _, id := range ids {
+		if !found[id] {
+			errs = append(errs, structuredError{Msg: query.ErrTraceNotFound.Error(), TraceID: id.String()})
+			found[id] = true
+		}
+	}
+	return errs
+}
+
 // writeTraces writes a 200 envelope holding traces in Jaeger UI form,
 // streaming the data as it is encoded (or indented whole for prettyPrint).
-func (h *handler) writeTraces(w http.ResponseWriter, r *http.Request, traces [][]model.Span, raw bool, errs []structuredError) {
+func (h *handler) writeTraces(w http.ResponseWriter, r *http.Request, traces []query.Trace, raw bool, errs []structuredError) {
 	if prettyPrint(r.URL.Query()) {
 		var e uiEncoder
 		writeEnvelope(w, r, e.appendTraces(nil, traces, raw), 0, errs)
@@ -180,11 +203,11 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request, tenant string) e
 		return apihttp.BadRequest(err)
 	}
 	h.logUnits(r.Context(), "trace", hints.units)
-	spans, err := h.findTrace(r.Context(), tenant, id, hints.start, hints.end)
+	tr, err := h.findTrace(r.Context(), tenant, id, hints.start, hints.end)
 	if err != nil {
 		return err
 	}
-	h.writeTraces(w, r, [][]model.Span{spans}, hints.raw, nil)
+	h.writeTraces(w, r, []query.Trace{tr}, hints.raw, nil)
 	return nil
 }
 

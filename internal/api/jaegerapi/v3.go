@@ -10,6 +10,7 @@ import (
 	"waymark/internal/api/apihttp"
 	"waymark/internal/api/jaegerquery"
 	"waymark/internal/model"
+	"waymark/internal/query"
 )
 
 // v3Services serves GET /api/v3/services: {"services":[…]}.
@@ -60,20 +61,25 @@ func (h *handler) v3Trace(w http.ResponseWriter, r *http.Request, tenant string)
 	if err != nil {
 		return apihttp.BadRequest(err)
 	}
-	spans, err := h.findTrace(r.Context(), tenant, id, p.start, p.end)
+	tr, err := h.findTrace(r.Context(), tenant, id, p.start, p.end)
 	if err != nil {
 		return err
 	}
-	return writeOTLP(w, [][]model.Span{spans}, p.raw)
+	// OTLP JSON has no place for a warning: a truncation goes in a header.
+	if msg := tr.Warning(); msg != "" {
+		apihttp.SetWarning(w.Header(), msg)
+	}
+	return writeOTLP(w, [][]model.Span{tr.Spans}, p.raw)
 }
 
 // v3Search serves GET /api/v3/traces: every matching trace merged into one
 // OTLP JSON result, or, as in Jaeger, 404 "No traces found" when none match.
 func (h *handler) v3Search(w http.ResponseWriter, r *http.Request, tenant string) error {
-	traces, raw, err := h.v3Find(r, tenant)
+	res, raw, err := h.v3Find(r, tenant)
 	if err != nil {
 		return err
 	}
+	traces := setWarnings(w, res)
 	if len(traces) == 0 {
 		// Jaeger's exact message, capital letter included.
 		return &apihttp.StatusError{Code: http.StatusNotFound, Err: errors.New("No traces found")}
@@ -83,16 +89,33 @@ func (h *handler) v3Search(w http.ResponseWriter, r *http.Request, tenant string
 
 // v3Find parses an api_v3 search and runs it; it also reports whether raw
 // traces were asked for.
-func (h *handler) v3Find(r *http.Request, tenant string) ([][]model.Span, bool, error) {
+func (h *handler) v3Find(r *http.Request, tenant string) (query.TraceSearch, bool, error) {
 	p, err := parseV3SearchParams(r.URL.Query())
 	if err != nil {
-		return nil, false, apihttp.BadRequest(err)
+		return query.TraceSearch{}, false, apihttp.BadRequest(err)
 	}
-	traces, err := h.q.SearchTraces(r.Context(), tenant, p.req)
+	res, err := h.q.SearchTraces(r.Context(), tenant, p.req)
 	if err != nil {
-		return nil, false, fmt.Errorf("search traces: %w", err)
+		return query.TraceSearch{}, false, fmt.Errorf("search traces: %w", err)
 	}
-	return traces, p.raw, nil
+	return res, p.raw, nil
+}
+
+// setWarnings puts the warnings of a search answer (a partial search, and
+// each truncated trace) in Warning headers, since api_v3's JSON has no
+// place for them, and returns the traces' spans.
+func setWarnings(w http.ResponseWriter, res query.TraceSearch) [][]model.Span {
+	if res.Warning != "" {
+		apihttp.SetWarning(w.Header(), res.Warning)
+	}
+	out := make([][]model.Span, len(res.Traces))
+	for i := range res.Traces {
+		if msg := res.Traces[i].Warning(); msg != "" {
+			apihttp.SetWarning(w.Header(), res.Traces[i].ID.String()+": "+msg)
+		}
+		out[i] = res.Traces[i].Spans
+	}
+	return out
 }
 
 // writeOTLP writes traces as {"result":{"resourceSpans":[…]}} in OTLP JSON
@@ -130,17 +153,23 @@ func appendOTLPResult(dst []byte, traces [][]model.Span, raw bool) ([]byte, erro
 // per matching trace, newest first; an empty search gives an empty list.
 // Repeated spans are counted once unless raw traces are asked for.
 func (h *handler) v3Summaries(w http.ResponseWriter, r *http.Request, tenant string) error {
-	traces, raw, err := h.v3Find(r, tenant)
+	res, raw, err := h.v3Find(r, tenant)
 	if err != nil {
 		return err
 	}
-	out := make([]jaegerquery.Summary, 0, len(traces))
-	for _, spans := range traces {
+	// A truncated trace is summarised from the spans kept (its warning
+	// says so), except for its span count, which is the stored one.
+	out := make([]jaegerquery.Summary, 0, len(res.Traces))
+	for i, spans := range setWarnings(w, res) {
 		if !raw {
 			spans = jaegerquery.Adjust(spans)
 		}
 		if len(spans) > 0 {
-			out = append(out, jaegerquery.Summarize(spans))
+			s := jaegerquery.Summarize(spans)
+			if res.Traces[i].Truncated() {
+				s.SpanCount = res.Traces[i].StoredSpans
+			}
+			out = append(out, s)
 		}
 	}
 	writeJSON(w, http.StatusOK, marshal(struct {

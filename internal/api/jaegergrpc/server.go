@@ -13,6 +13,7 @@ import (
 	"github.com/jaegertracing/jaeger-idl/proto-gen/api_v2"
 	jaegertranslator "github.com/open-telemetry/opentelemetry-collector-contrib/pkg/translator/jaeger"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -27,13 +28,14 @@ import (
 // time. It must be safe for concurrent use. The service owns the slices it
 // returns and may reorder them. *query.Querier implements it.
 type Querier interface {
-	// FindTrace returns every span of the trace (any order), or an error
-	// wrapping query.ErrTraceNotFound. startUnixNano and endUnixNano hint
-	// where the trace lies; 0 means no hint.
-	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) ([]model.Span, error)
+	// FindTrace returns the trace's spans (any order), cut to the query
+	// layer's per-trace limit, or an error wrapping query.ErrTraceNotFound.
+	// startUnixNano and endUnixNano hint where the trace lies; 0 means no
+	// hint.
+	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) (query.Trace, error)
 	// SearchTraces returns whole traces matching req, newest first, at most
-	// req.Limit.
-	SearchTraces(ctx context.Context, tenant string, req filter.Request) ([][]model.Span, error)
+	// req.Limit, with a warning when the query's span budget cut it short.
+	SearchTraces(ctx context.Context, tenant string, req filter.Request) (query.TraceSearch, error)
 	// Services returns the tenant's service names, sorted.
 	Services(ctx context.Context, tenant string) ([]string, error)
 	// Operations returns the service's operations, sorted by name then kind.
@@ -182,10 +184,12 @@ func (s *server) GetTrace(req *api_v2.GetTraceRequest, stream api_v2.QueryServic
 		if id.IsZero() {
 			return invalid("trace_id is required and must not be zero")
 		}
-		spans, err := jaegerquery.FindTrace(ctx, s.q, tenant, id, unixNano(req.StartTime), unixNano(req.EndTime))
+		tr, err := jaegerquery.FindTrace(ctx, s.q, tenant, id, unixNano(req.StartTime), unixNano(req.EndTime))
 		if err != nil {
 			return err
 		}
+		warnTrailer(stream, tr.Warning())
+		spans := tr.Spans
 		if !req.RawTraces {
 			spans = jaegerquery.Adjust(spans)
 		}
@@ -208,11 +212,11 @@ func (s *server) FindTraces(req *api_v2.FindTracesRequest, stream api_v2.QuerySe
 		if err != nil {
 			return err
 		}
-		traces, err := s.q.SearchTraces(ctx, tenant, freq)
+		res, err := s.q.SearchTraces(ctx, tenant, freq)
 		if err != nil {
 			return fmt.Errorf("search traces: %w", err)
 		}
-		for _, spans := range traces {
+		for _, spans := range searchWarnings(stream, res) {
 			if !req.GetQuery().GetRawTraces() {
 				spans = jaegerquery.Adjust(spans)
 			}
@@ -402,4 +406,38 @@ func (m *metrics) observe(api, method string, code codes.Code, d time.Duration) 
 	}
 	m.requests.WithLabelValues(api, method, code.String()).Inc()
 	m.duration.WithLabelValues(api, method).Observe(d.Seconds())
+}
+
+// warningKey is the trailer metadata key that carries the warnings of an
+// answer the query layer cut short (a truncated trace, a partial search).
+// The protocols have no field for them; the query layer has already logged
+// and counted them.
+const warningKey = "waymark-warning"
+
+// warnTrailer adds the non-empty msgs to the stream's trailer.
+func warnTrailer(stream grpc.ServerStream, msgs ...string) {
+	md := metadata.MD{}
+	for _, m := range msgs {
+		if m != "" {
+			md.Append(warningKey, m)
+		}
+	}
+	if len(md) > 0 {
+		stream.SetTrailer(md)
+	}
+}
+
+// searchWarnings puts the warnings of a search answer in the stream's
+// trailer and returns the traces' spans.
+func searchWarnings(stream grpc.ServerStream, res query.TraceSearch) [][]model.Span {
+	msgs := []string{res.Warning}
+	out := make([][]model.Span, len(res.Traces))
+	for i := range res.Traces {
+		if w := res.Traces[i].Warning(); w != "" {
+			msgs = append(msgs, res.Traces[i].ID.String()+": "+w)
+		}
+		out[i] = res.Traces[i].Spans
+	}
+	warnTrailer(stream, msgs...)
+	return out
 }

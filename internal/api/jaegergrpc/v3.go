@@ -37,11 +37,12 @@ func (v *v3Server) GetTrace(req *apiv3pb.GetTraceRequest, stream grpc.ServerStre
 		if err != nil {
 			return err
 		}
-		spans, err := jaegerquery.FindTrace(ctx, v.s.q, tenant, id, start, end)
+		tr, err := jaegerquery.FindTrace(ctx, v.s.q, tenant, id, start, end)
 		if err != nil {
 			return err
 		}
-		return sendOTLP(stream, spans, req.GetRawTraces())
+		warnTrailer(stream, tr.Warning())
+		return sendOTLP(stream, tr.Spans, req.GetRawTraces())
 	})
 }
 
@@ -77,12 +78,12 @@ func (v *v3Server) FindTraces(req *apiv3pb.FindTracesRequest, stream grpc.Server
 		if err != nil {
 			return err
 		}
-		traces, err := v.s.q.SearchTraces(ctx, tenant, freq)
+		res, err := v.s.q.SearchTraces(ctx, tenant, freq)
 		if err != nil {
 			return fmt.Errorf("search traces: %w", err)
 		}
 		sent := false
-		for _, spans := range traces {
+		for _, spans := range searchWarnings(stream, res) {
 			if len(spans) == 0 {
 				continue
 			}
@@ -109,19 +110,25 @@ func (v *v3Server) FindTraceSummaries(req *apiv3pb.FindTraceSummariesRequest, st
 		if err != nil {
 			return err
 		}
-		traces, err := v.s.q.SearchTraces(ctx, tenant, freq)
+		res, err := v.s.q.SearchTraces(ctx, tenant, freq)
 		if err != nil {
 			return fmt.Errorf("search traces: %w", err)
 		}
 		msg := &apiv3pb.FindTraceSummariesResponse{}
-		for _, spans := range traces {
+		for i, spans := range searchWarnings(stream, res) {
 			if !req.GetQuery().GetRawTraces() {
 				spans = jaegerquery.Adjust(spans)
 			}
 			if len(spans) == 0 {
 				continue
 			}
-			msg.Summaries = append(msg.Summaries, summaryProto(jaegerquery.Summarize(spans)))
+			// A truncated trace is summarised from the spans kept, except
+			// for its span count, which is the stored one.
+			sum := jaegerquery.Summarize(spans)
+			if res.Traces[i].Truncated() {
+				sum.SpanCount = res.Traces[i].StoredSpans
+			}
+			msg.Summaries = append(msg.Summaries, summaryProto(sum))
 			if len(msg.Summaries) == summariesPerChunk {
 				if err := stream.Send(msg); err != nil {
 					return fmt.Errorf("send summaries: %w", err)

@@ -11,6 +11,7 @@ import (
 	"waymark/internal/api/jaegergrpc/apiv3pb"
 	"waymark/internal/api/jaegerquery"
 	"waymark/internal/model"
+	"waymark/internal/query"
 )
 
 // oneTrace serves one trace from memory: a copy of its spans, so that the
@@ -20,8 +21,8 @@ type oneTrace struct {
 	spans []model.Span
 }
 
-func (o oneTrace) FindTrace(context.Context, string, model.TraceID, uint64, uint64) ([]model.Span, error) {
-	return slices.Clone(o.spans), nil
+func (o oneTrace) FindTrace(_ context.Context, _ string, id model.TraceID, _, _ uint64) (query.Trace, error) {
+	return query.Trace{ID: id, Spans: slices.Clone(o.spans), StoredSpans: len(o.spans)}, nil
 }
 
 // BenchmarkV3GetTrace reads a 50,000-span trace through api_v3 GetTrace

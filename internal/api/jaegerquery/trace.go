@@ -14,28 +14,30 @@ import (
 // TraceFinder looks a trace up by ID for one tenant; *query.Querier
 // implements it.
 type TraceFinder interface {
-	// FindTrace returns every span of the trace (any order), or an error
+	// FindTrace returns the trace's spans (any order, cut to the query
+	// layer's per-trace limit, which the Trace reports), or an error
 	// wrapping query.ErrTraceNotFound. startUnixNano and endUnixNano hint
 	// where the trace lies; 0 means no hint.
-	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) ([]model.Span, error)
+	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) (query.Trace, error)
 }
 
 // FindTrace looks a trace up with the client's time hints and, when the
 // hinted lookup finds nothing, again without them: clients send hints in
 // wrong units or too narrow. A trace with no spans is an error wrapping
-// query.ErrTraceNotFound.
-func FindTrace(ctx context.Context, f TraceFinder, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) ([]model.Span, error) {
-	spans, err := f.FindTrace(ctx, tenant, id, startUnixNano, endUnixNano)
-	if (startUnixNano != 0 || endUnixNano != 0) && (errors.Is(err, query.ErrTraceNotFound) || (err == nil && len(spans) == 0)) {
-		spans, err = f.FindTrace(ctx, tenant, id, 0, 0)
+// query.ErrTraceNotFound. A truncated trace is returned as such
+// (query.Trace.Truncated): callers show its warning.
+func FindTrace(ctx context.Context, f TraceFinder, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) (query.Trace, error) {
+	t, err := f.FindTrace(ctx, tenant, id, startUnixNano, endUnixNano)
+	if (startUnixNano != 0 || endUnixNano != 0) && (errors.Is(err, query.ErrTraceNotFound) || (err == nil && len(t.Spans) == 0)) {
+		t, err = f.FindTrace(ctx, tenant, id, 0, 0)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find trace %s: %w", id, err)
+		return query.Trace{}, fmt.Errorf("find trace %s: %w", id, err)
 	}
-	if len(spans) == 0 {
-		return nil, fmt.Errorf("find trace %s: %w", id, query.ErrTraceNotFound)
+	if len(t.Spans) == 0 {
+		return query.Trace{}, fmt.Errorf("find trace %s: %w", id, query.ErrTraceNotFound)
 	}
-	return spans, nil
+	return t, nil
 }
 
 // Adjust prepares a trace for display, as Jaeger does unless raw traces

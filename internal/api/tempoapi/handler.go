@@ -17,16 +17,20 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"waymark/internal/api/apihttp"
 	"waymark/internal/model"
 	"waymark/internal/query"
 	"waymark/internal/store/filter"
 )
 
 // Querier is what the Tempo API needs from the query layer.
+// Trace reads and searches report, besides their data, whether the query
+// layer's limits cut them short (query.Trace.Truncated, the Warning of a
+// search); the handler passes that on.
 type Querier interface {
-	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) ([]model.Span, error)
-	SearchSummaries(ctx context.Context, tenant string, req filter.Request, spansPerSet int) ([]query.TraceSummary, error)
-	SearchTraceQL(ctx context.Context, tenant string, req query.TraceQLRequest) ([]query.TraceQLResult, error)
+	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) (query.Trace, error)
+	SearchSummaries(ctx context.Context, tenant string, req filter.Request, spansPerSet int) (query.SummarySearch, error)
+	SearchTraceQL(ctx context.Context, tenant string, req query.TraceQLRequest) (query.TraceQLSearch, error)
 	QueryRange(ctx context.Context, tenant string, req query.MetricsRequest) (query.MetricsResult, error)
 }
 
@@ -154,38 +158,38 @@ func parseSeconds(v url.Values, key string) (uint64, error) {
 	return uint64(n) * uint64(time.Second), nil
 }
 
-func (h *handler) findTrace(w http.ResponseWriter, r *http.Request) ([]model.Span, string, bool) {
+func (h *handler) findTrace(w http.ResponseWriter, r *http.Request) (query.Trace, string, bool) {
 	tenant, ok := h.tenant(w, r)
 	if !ok {
-		return nil, "", false
+		return query.Trace{}, "", false
 	}
 	id, err := parseTraceID(r.PathValue("id"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return nil, "", false
+		return query.Trace{}, "", false
 	}
 	start, err := parseSeconds(r.URL.Query(), "start")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return nil, "", false
+		return query.Trace{}, "", false
 	}
 	end, err := parseSeconds(r.URL.Query(), "end")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return nil, "", false
+		return query.Trace{}, "", false
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
 	defer cancel()
-	spans, err := h.q.FindTrace(ctx, tenant, id, start, end)
+	tr, err := h.q.FindTrace(ctx, tenant, id, start, end)
 	if errors.Is(err, query.ErrTraceNotFound) {
-		return nil, tenant, true
+		return query.Trace{}, tenant, true
 	}
 	if err != nil {
 		h.log.Error("find trace", "tenant", tenant, "trace_id", id, "err", err)
 		writeError(w, http.StatusInternalServerError, err.Error())
-		return nil, "", false
+		return query.Trace{}, "", false
 	}
-	return spans, tenant, true
+	return tr, tenant, true
 }
 
 func wantsProtobuf(r *http.Request) bool {
@@ -199,7 +203,8 @@ func (h *handler) traceV1(w http.ResponseWriter, r *http.Request) {
 	h.serveTrace(w, r, false)
 }
 
-// traceV2 answers /api/v2/traces/{id}: TraceByIDResponse{trace, metrics}.
+// traceV2 answers /api/v2/traces/{id}: TraceByIDResponse{trace, metrics},
+// with status PARTIAL and a message when the trace was truncated.
 // An unknown ID is 404 (Tempo answers 200 with an empty trace, which Grafana
 // shows as an empty trace instead of "not found").
 func (h *handler) traceV2(w http.ResponseWriter, r *http.Request) {
@@ -207,13 +212,19 @@ func (h *handler) traceV2(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) serveTrace(w http.ResponseWriter, r *http.Request, v2 bool) {
-	spans, _, ok := h.findTrace(w, r)
+	tr, _, ok := h.findTrace(w, r)
 	if !ok {
 		return
 	}
+	spans := tr.Spans
 	if len(spans) == 0 {
 		writeError(w, http.StatusNotFound, "trace not found")
 		return
+	}
+	warning := tr.Warning()
+	if warning != "" {
+		// v1 has no field for it; v2 has status and message as well.
+		apihttp.SetWarning(w.Header(), warning)
 	}
 	sortSpans(spans)
 	if wantsProtobuf(r) {
@@ -224,11 +235,17 @@ func (h *handler) serveTrace(w http.ResponseWriter, r *http.Request, v2 bool) {
 			return
 		}
 		if v2 {
-			// TraceByIDResponse{1: Trace}
-			msg := make([]byte, 0, len(b)+12)
+			// TraceByIDResponse{1: Trace, 3: status, 4: message}
+			msg := make([]byte, 0, len(b)+len(warning)+16)
 			msg = append(msg, 0x0a)
 			msg = binary.AppendUvarint(msg, uint64(len(b)))
-			b = append(msg, b...)
+			msg = append(msg, b...)
+			if warning != "" {
+				msg = append(msg, 0x18, statusPartial, 0x22)
+				msg = binary.AppendUvarint(msg, uint64(len(warning)))
+				msg = append(msg, warning...)
+			}
+			b = msg
 		}
 		w.Header().Set("Content-Type", "application/protobuf")
 		_, _ = w.Write(b)
@@ -239,6 +256,19 @@ func (h *handler) serveTrace(w http.ResponseWriter, r *http.Request, v2 bool) {
 		return
 	}
 	b := append([]byte(`{"trace":`), appendTraceJSON(nil, "resourceSpans", spans)...)
-	b = append(b, `,"metrics":{}}`...)
-	writeJSON(w, b)
+	b = append(b, `,"metrics":{}`...)
+	writeJSON(w, appendPartial(b, warning))
+}
+
+// statusPartial is TraceByIDResponse's PARTIAL status.
+const statusPartial = 1
+
+// appendPartial closes a JSON answer, adding "status":"PARTIAL" and the
+// message when warning is set, as Tempo marks a partial trace.
+func appendPartial(dst []byte, warning string) []byte {
+	if warning != "" {
+		dst = append(dst, `,"status":"PARTIAL","message":`...)
+		dst = appendString(dst, warning)
+	}
+	return append(dst, '}')
 }

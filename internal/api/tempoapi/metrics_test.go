@@ -36,16 +36,16 @@ func (m *metricsQuerier) QueryRange(_ context.Context, tenant string, req query.
 	return m.res, m.err
 }
 
-func (m *metricsQuerier) FindTrace(context.Context, string, model.TraceID, uint64, uint64) ([]model.Span, error) {
-	return nil, errNotUsed
+func (m *metricsQuerier) FindTrace(context.Context, string, model.TraceID, uint64, uint64) (query.Trace, error) {
+	return query.Trace{}, errNotUsed
 }
 
-func (m *metricsQuerier) SearchSummaries(context.Context, string, filter.Request, int) ([]query.TraceSummary, error) {
-	return nil, errNotUsed
+func (m *metricsQuerier) SearchSummaries(context.Context, string, filter.Request, int) (query.SummarySearch, error) {
+	return query.SummarySearch{}, errNotUsed
 }
 
-func (m *metricsQuerier) SearchTraceQL(context.Context, string, query.TraceQLRequest) ([]query.TraceQLResult, error) {
-	return nil, errNotUsed
+func (m *metricsQuerier) SearchTraceQL(context.Context, string, query.TraceQLRequest) (query.TraceQLSearch, error) {
+	return query.TraceQLSearch{}, errNotUsed
 }
 
 func (m *metricsQuerier) Tags(context.Context, string, uint64, uint64) (summary.Tags, error) {
@@ -153,6 +153,14 @@ func metricsServer(t *testing.T, m *metricsQuerier) *httptest.Server {
 
 func get(t *testing.T, srv *httptest.Server, path string, header ...string) (int, string) {
 	t.Helper()
+	resp, body := getResponse(t, srv, path, header...)
+	return resp.StatusCode, string(body)
+}
+
+// getResponse sends GET path with the header pairs and returns the
+// response (its body read and closed) and its body.
+func getResponse(t *testing.T, srv *httptest.Server, path string, header ...string) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +177,7 @@ func get(t *testing.T, srv *httptest.Server, path string, header ...string) (int
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, string(b)
+	return resp, b
 }
 
 // sampleResult has labels of every value type Tempo's series carry.

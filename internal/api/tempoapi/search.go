@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"waymark/internal/api/apihttp"
 	"waymark/internal/model"
 	"waymark/internal/query"
 	"waymark/internal/query/traceql"
@@ -177,12 +178,12 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "minDuration and maxDuration go with tags=; in TraceQL write { duration > 100ms }")
 			return
 		}
-		results, err := h.q.SearchTraceQL(ctx, tenant, query.TraceQLRequest{Query: tq, StartUnixNano: p.start, EndUnixNano: p.end, Limit: p.limit, SpansPerSet: p.spansPerSet})
+		res, err := h.q.SearchTraceQL(ctx, tenant, query.TraceQLRequest{Query: tq, StartUnixNano: p.start, EndUnixNano: p.end, Limit: p.limit, SpansPerSet: p.spansPerSet})
 		if err != nil {
 			h.searchFailed(w, tenant, err)
 			return
 		}
-		writeJSON(w, appendTraceQLResponse(nil, results))
+		writeJSON(w, appendPartialSearch(w, appendTraceQLResponse(nil, res.Results), res.Warning))
 		return
 	}
 	req := filter.Request{StartUnixNano: p.start, EndUnixNano: p.end, Conditions: p.tags, MinDurationNano: p.minDur, MaxDurationNano: p.maxDur, Limit: p.limit}
@@ -190,12 +191,23 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	results, err := h.q.SearchSummaries(ctx, tenant, req, p.spansPerSet)
+	res, err := h.q.SearchSummaries(ctx, tenant, req, p.spansPerSet)
 	if err != nil {
 		h.searchFailed(w, tenant, err)
 		return
 	}
-	writeJSON(w, appendSearchResponse(nil, results))
+	writeJSON(w, appendPartialSearch(w, appendSearchResponse(nil, res.Summaries), res.Warning))
+}
+
+// appendPartialSearch closes a search response (which lacks its final
+// brace). A search the span budget cut short gets "status":"PARTIAL" and a
+// "message", as Tempo marks a partial trace, and a Warning header; Grafana
+// ignores fields it does not know and shows the traces found.
+func appendPartialSearch(w http.ResponseWriter, dst []byte, warning string) []byte {
+	if warning != "" {
+		apihttp.SetWarning(w.Header(), warning)
+	}
+	return appendPartial(dst, warning)
 }
 
 func (h *handler) searchFailed(w http.ResponseWriter, tenant string, err error) {
@@ -208,7 +220,8 @@ func (h *handler) searchFailed(w http.ResponseWriter, tenant string, err error) 
 }
 
 // appendSearchResponse writes the search response Grafana reads, for a
-// tag search: one spanset per trace holding the matched spans.
+// tag search: one spanset per trace holding the matched spans. It stops
+// before the final brace, which appendPartialSearch writes.
 func appendSearchResponse(dst []byte, results []query.TraceSummary) []byte {
 	dst = append(dst, `{"traces":[`...)
 	for i := range results {
@@ -225,7 +238,8 @@ func appendSearchResponse(dst []byte, results []query.TraceSummary) []byte {
 	return appendSearchMetrics(dst, len(results))
 }
 
-// appendTraceQLResponse writes the search response for a TraceQL query.
+// appendTraceQLResponse writes the search response for a TraceQL query,
+// but for the final brace, which appendPartialSearch writes.
 func appendTraceQLResponse(dst []byte, results []query.TraceQLResult) []byte {
 	dst = append(dst, `{"traces":[`...)
 	for i := range results {
@@ -248,7 +262,7 @@ func appendTraceQLResponse(dst []byte, results []query.TraceQLResult) []byte {
 func appendSearchMetrics(dst []byte, n int) []byte {
 	dst = append(dst, `],"metrics":{"inspectedTraces":`...)
 	dst = strconv.AppendInt(dst, int64(n), 10)
-	return append(dst, `,"completedJobs":1,"totalJobs":1}}`...)
+	return append(dst, `,"completedJobs":1,"totalJobs":1}`...)
 }
 
 func appendSearchTrace(dst []byte, t *query.TraceSummary, sets []traceql.Spanset, matched []int) []byte {

@@ -233,7 +233,7 @@ func (h *handler) filteredValues(ctx context.Context, tenant string, tq *traceql
 		return nil, "", err
 	}
 	set := map[model.Value]struct{}{}
-	for _, r := range res {
+	for _, r := range res.Results {
 		for _, ss := range r.SpanSets {
 			for _, m := range ss.Spans {
 				for _, sc := range scopes {

@@ -23,6 +23,11 @@ type CompactTrace struct {
 	Resources []CompactEntity `json:"resources"`
 	Scopes    []CompactEntity `json:"scopes"`
 	Spans     CompactSpans    `json:"spans"`
+	// Warning says the trace was truncated to the query layer's span
+	// limit; StoredSpans is then the number of spans stored. Both are
+	// omitted for a complete trace.
+	Warning     string `json:"warning,omitempty"`
+	StoredSpans int    `json:"storedSpans,omitempty"`
 }
 
 // CompactEntity is a resource (Name is the service name) or an

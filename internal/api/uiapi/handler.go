@@ -26,11 +26,13 @@ import (
 // safe for concurrent use.
 type Querier interface {
 	// Search returns the traces that have a span matching req, newest
-	// first, at most req.Limit (0: all), each with its matched spans.
-	Search(ctx context.Context, tenant string, req filter.Request) ([]filter.Match, error)
-	// FindTrace returns every span of the trace, or an error wrapping
+	// first, at most req.Limit (0: all), each with its matched spans, and
+	// a warning when the query layer's span budget cut it short.
+	Search(ctx context.Context, tenant string, req filter.Request) (query.MatchSearch, error)
+	// FindTrace returns the trace's spans, cut to the query layer's
+	// per-trace limit (the Trace says so), or an error wrapping
 	// query.ErrTraceNotFound. The times (Unix ns, 0 for none) are hints.
-	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) ([]model.Span, error)
+	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) (query.Trace, error)
 	// Tags returns the attribute keys and values per scope seen between
 	// the two times (Unix ns).
 	Tags(ctx context.Context, tenant string, startUnixNano, endUnixNano uint64) (summary.Tags, error)
@@ -254,10 +256,11 @@ func (h *handler) traceSummaries(ctx context.Context, tenant string, r *http.Req
 	if err != nil {
 		return nil, err
 	}
-	matches, err := h.q.Search(ctx, tenant, req)
+	res, err := h.q.Search(ctx, tenant, req)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
+	matches := res.Matches
 	h.metrics.scanned("trace_summaries", len(matches))
 	out := make([]TraceSummary, len(matches))
 	errs := make([]error, len(matches))
@@ -284,29 +287,35 @@ func (h *handler) traceSummaries(ctx context.Context, tenant string, r *http.Req
 // summarize fetches the whole trace of m and summarises it. A trace that
 // vanished since the search (retention) is summarised from its matched spans.
 func (h *handler) summarize(ctx context.Context, tenant string, m *filter.Match) (TraceSummary, error) {
-	spans, err := h.q.FindTrace(ctx, tenant, m.TraceID, m.StartUnixNano, m.EndUnixNano)
+	tr, err := h.q.FindTrace(ctx, tenant, m.TraceID, m.StartUnixNano, m.EndUnixNano)
 	switch {
 	case errors.Is(err, query.ErrTraceNotFound):
-		spans = m.Spans
+		tr = query.Trace{ID: m.TraceID, Spans: m.Spans, StoredSpans: len(m.Spans)}
 	case err != nil:
 		return TraceSummary{}, fmt.Errorf("fetch trace %s: %w", m.TraceID, err)
 	}
-	if len(spans) == 0 {
+	if len(tr.Spans) == 0 {
 		return TraceSummary{TraceID: m.TraceID.String(), StartUs: int64(m.StartUnixNano / 1e3)}, nil
 	}
-	return Summarize(m.TraceID, spans), nil
+	// A truncated trace is summarised from the spans kept, but for its
+	// span count, which is the stored one.
+	sum := Summarize(m.TraceID, tr.Spans)
+	if tr.Truncated() {
+		sum.SpanCount = tr.StoredSpans
+	}
+	return sum, nil
 }
 
 // scan runs a statistics search capped at MaxTraces and reports whether the
-// cap was reached.
+// cap, or the query layer's span budget, was reached.
 func (h *handler) scan(ctx context.Context, tenant, endpoint string, req filter.Request) ([]filter.Match, bool, error) {
 	req.Limit = h.opts.MaxTraces
-	matches, err := h.q.Search(ctx, tenant, req)
+	res, err := h.q.Search(ctx, tenant, req)
 	if err != nil {
 		return nil, false, fmt.Errorf("search: %w", err)
 	}
-	h.metrics.scanned(endpoint, len(matches))
-	return matches, len(matches) >= h.opts.MaxTraces, nil
+	h.metrics.scanned(endpoint, len(res.Matches))
+	return res.Matches, len(res.Matches) >= h.opts.MaxTraces || res.Warning != "", nil
 }
 
 // serviceStats answers GET /api/waymark/service-stats?start&end (µs; default
@@ -377,11 +386,11 @@ func (h *handler) requestLookup(ctx context.Context, tenant string, r *http.Requ
 	for _, key := range []string{requestIDEnvoy, requestIDTag, requestIDHeader} {
 		req := base
 		req.Conditions = []filter.Condition{{Scope: filter.ScopeAny, Key: key, Op: filter.OpEq, Value: model.StringValue(id)}}
-		ms, err := h.q.Search(ctx, tenant, req)
+		res, err := h.q.Search(ctx, tenant, req)
 		if err != nil {
 			return nil, fmt.Errorf("search %s: %w", key, err)
 		}
-		all = append(all, ms...)
+		all = append(all, res.Matches...)
 	}
 	slices.SortFunc(all, func(a, b filter.Match) int {
 		return cmp.Or(cmp.Compare(b.StartUnixNano, a.StartUnixNano), bytes.Compare(a.TraceID[:], b.TraceID[:]))
@@ -405,15 +414,19 @@ func (h *handler) trace(ctx context.Context, tenant string, r *http.Request) (an
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errBadParam, err)
 	}
-	spans, err := h.q.FindTrace(ctx, tenant, id, 0, 0)
-	if errors.Is(err, query.ErrTraceNotFound) || (err == nil && len(spans) == 0) {
+	tr, err := h.q.FindTrace(ctx, tenant, id, 0, 0)
+	if errors.Is(err, query.ErrTraceNotFound) || (err == nil && len(tr.Spans) == 0) {
 		return nil, fmt.Errorf("%w: trace %s", errNotFound, id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("fetch trace %s: %w", id, err)
 	}
 	h.metrics.scanned("trace", 1)
-	return Compact(id, spans), nil
+	ct := Compact(id, tr.Spans)
+	if tr.Truncated() {
+		ct.Warning, ct.StoredSpans = tr.Warning(), tr.StoredSpans
+	}
+	return ct, nil
 }
 
 // TagKey is an attribute key with the values seen for it, for the UI's

@@ -25,9 +25,9 @@ type memQuerier struct {
 	traces map[string][][]model.Span
 }
 
-func (m *memQuerier) Search(_ context.Context, tenant string, req filter.Request) ([]filter.Match, error) {
+func (m *memQuerier) Search(_ context.Context, tenant string, req filter.Request) (query.MatchSearch, error) {
 	if err := req.Compile(); err != nil {
-		return nil, err
+		return query.MatchSearch{}, err
 	}
 	var out []filter.Match
 	for _, tr := range m.traces[tenant] {
@@ -45,7 +45,7 @@ func (m *memQuerier) Search(_ context.Context, tenant string, req filter.Request
 	if req.Limit > 0 && len(out) > req.Limit {
 		out = out[:req.Limit]
 	}
-	return out, nil
+	return query.MatchSearch{Matches: out}, nil
 }
 
 func (m *memQuerier) Tags(_ context.Context, tenant string, start, end uint64) (summary.Tags, error) {
@@ -61,13 +61,13 @@ func (m *memQuerier) Tags(_ context.Context, tenant string, start, end uint64) (
 	return tags, nil
 }
 
-func (m *memQuerier) FindTrace(_ context.Context, tenant string, id model.TraceID, _, _ uint64) ([]model.Span, error) {
+func (m *memQuerier) FindTrace(_ context.Context, tenant string, id model.TraceID, _, _ uint64) (query.Trace, error) {
 	for _, tr := range m.traces[tenant] {
 		if tr[0].TraceID == id {
-			return slices.Clone(tr), nil
+			return query.Trace{ID: id, Spans: slices.Clone(tr), StoredSpans: len(tr)}, nil
 		}
 	}
-	return nil, fmt.Errorf("trace %s: %w", id, query.ErrTraceNotFound)
+	return query.Trace{}, fmt.Errorf("trace %s: %w", id, query.ErrTraceNotFound)
 }
 
 // newQuerier returns a Querier holding traces per tenant; handler tests run

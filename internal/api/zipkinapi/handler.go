@@ -2,7 +2,6 @@ package zipkinapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -24,13 +23,19 @@ import (
 // It must be safe for concurrent use. The handler owns the slices it
 // returns and may reorder them. *query.Querier implements it.
 type Querier interface {
-	// FindTrace returns every span of the trace (any order), or an error
-	// wrapping query.ErrTraceNotFound. startUnixNano and endUnixNano hint
-	// where the trace lies; 0 means no hint.
-	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) ([]model.Span, error)
+	// FindTrace returns the trace's spans (any order), cut to the query
+	// layer's per-trace limit, or an error wrapping query.ErrTraceNotFound.
+	// startUnixNano and endUnixNano hint where the trace lies; 0 means no
+	// hint. Zipkin's JSON has no place for the truncation warning; the
+	// query layer logs and counts it.
+	FindTrace(ctx context.Context, tenant string, id model.TraceID, startUnixNano, endUnixNano uint64) (query.Trace, error)
+	// FindTraces returns the traces of ids that exist, in the order of
+	// ids, as many as the query's span budget holds.
+	FindTraces(ctx context.Context, tenant string, ids []model.TraceID) (query.TraceSearch, error)
 	// Search returns the traces in which one span matches req, newest
-	// first, at most req.Limit, each with the spans that matched.
-	Search(ctx context.Context, tenant string, req filter.Request) ([]filter.Match, error)
+	// first, at most req.Limit, each with the spans that matched, and a
+	// warning when the query layer's span budget cut it short.
+	Search(ctx context.Context, tenant string, req filter.Request) (query.MatchSearch, error)
 	// Services returns the tenant's service names, sorted.
 	Services(ctx context.Context, tenant string) ([]string, error)
 	// Operations returns the service's operations, sorted by name then kind.
@@ -218,28 +223,26 @@ func (h *handler) traceMany(r *http.Request, tenant string) ([]byte, error) {
 // findTrace returns a trace's spans or an error wrapping
 // query.ErrTraceNotFound.
 func (h *handler) findTrace(ctx context.Context, tenant string, id model.TraceID) ([]model.Span, error) {
-	spans, err := h.q.FindTrace(ctx, tenant, id, 0, 0)
-	if err == nil && len(spans) == 0 {
+	tr, err := h.q.FindTrace(ctx, tenant, id, 0, 0)
+	if err == nil && len(tr.Spans) == 0 {
 		err = query.ErrTraceNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find trace %s: %w", id, err)
 	}
-	return spans, nil
+	return tr.Spans, nil
 }
 
-// findTraces returns the traces of ids that exist, in the order of ids.
+// findTraces returns the traces of ids that exist, in the order of ids, as
+// many as the query's span budget holds (the query layer logs a cut).
 func (h *handler) findTraces(ctx context.Context, tenant string, ids []model.TraceID) ([][]model.Span, error) {
-	traces := make([][]model.Span, 0, len(ids))
-	for _, id := range ids {
-		spans, err := h.findTrace(ctx, tenant, id)
-		if errors.Is(err, query.ErrTraceNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		traces = append(traces, spans)
+	res, err := h.q.FindTraces(ctx, tenant, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find traces: %w", err)
+	}
+	traces := make([][]model.Span, 0, len(res.Traces))
+	for i := range res.Traces {
+		traces = append(traces, res.Traces[i].Spans)
 	}
 	return traces, nil
 }

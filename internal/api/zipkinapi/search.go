@@ -187,10 +187,11 @@ func (h *handler) searchIDs(ctx context.Context, tenant string, q *traceQuery) (
 // no more, or maxLimit traces were read.
 func (h *handler) searchChecked(ctx context.Context, tenant string, q *traceQuery, req filter.Request, newest map[model.TraceID]uint64) error {
 	for {
-		matches, err := h.q.Search(ctx, tenant, req)
+		res, err := h.q.Search(ctx, tenant, req)
 		if err != nil {
 			return fmt.Errorf("search traces: %w", err)
 		}
+		matches := res.Matches
 		passed := 0
 		for i := range matches {
 			m := &matches[i]
@@ -202,7 +203,8 @@ func (h *handler) searchChecked(ctx context.Context, tenant string, q *traceQuer
 				newest[m.TraceID] = m.StartUnixNano
 			}
 		}
-		if passed >= q.limit || len(matches) < req.Limit || req.Limit >= maxLimit {
+		// A search the span budget cut short would only be cut again.
+		if passed >= q.limit || len(matches) < req.Limit || req.Limit >= maxLimit || res.Warning != "" {
 			return nil
 		}
 		req.Limit = min(req.Limit*4, maxLimit)
@@ -254,10 +256,11 @@ func (h *handler) remoteServices(r *http.Request, tenant string) ([]byte, error)
 				{Scope: filter.ScopeSpan, Key: key, Op: filter.OpExists},
 			},
 		}
-		matches, err := h.q.Search(r.Context(), tenant, req)
+		res, err := h.q.Search(r.Context(), tenant, req)
 		if err != nil {
 			return nil, fmt.Errorf("search remote services of %s: %w", service, err)
 		}
+		matches := res.Matches
 		for i := range matches {
 			for j := range matches[i].Spans {
 				if n := remoteServiceName(&matches[i].Spans[j]); n != "" {

@@ -111,13 +111,15 @@ class TracePage {
     this.body = h('div', { class: 'trace-main' });
     this.detail = h('aside', { class: 'detail', hidden: true, 'aria-label': 'Span details' });
     const warn = t.roots.length > 1 ? h('div', { class: 'banner' }, `This trace has ${t.roots.length} root spans: some parents are missing (not received, dropped or still in flight).`) : null;
+    const truncated = t.warning ? h('div', { class: 'banner', role: 'status', 'data-testid': 'trace-truncated' }, t.warning) : null;
+    const spanCount = t.storedSpans > t.spans.length ? `${fmtCount(t.spans.length)} of ${fmtCount(t.storedSpans)}` : fmtCount(t.spans.length);
     fill(this.root, 
       h('div', { class: 'trace-head' },
         h('h1', null, title),
         h('div', { class: 'facts' },
           h('span', null, 'Start ', h('b', null, fmtTime(t.start))),
           h('span', null, 'Duration ', h('b', null, fmtDuration(t.duration))),
-          h('span', null, 'Spans ', h('b', { 'data-testid': 'span-count' }, fmtCount(t.spans.length))),
+          h('span', null, 'Spans ', h('b', { 'data-testid': 'span-count' }, spanCount)),
           h('span', null, 'Services ', h('b', null, t.services.size)),
           h('span', null, 'Depth ', h('b', null, t.depth)),
           h('span', null, 'Errors ', errs)),
@@ -134,6 +136,7 @@ class TracePage {
             e.target.disabled = false;
           }
         } }, 'Download JSON')),
+      truncated,
       warn,
       h('div', { class: 'toolbar' }, this.tabs, h('span', { class: 'grow' }), this.cpBtn,
         h('label', { class: 'find row' }, this.findInput,

@@ -195,6 +195,10 @@ export function buildTrace(ct) {
   return {
     id: ct.traceID,
     spans: flat,
+    // warning is set when the server cut the trace to its span limit;
+    // storedSpans is then how many spans it holds.
+    warning: ct.warning || '',
+    storedSpans: ct.storedSpans || 0,
     // byId maps span IDs to spans (the first of duplicates); built on use.
     get byId() {
       if (!byId) {
