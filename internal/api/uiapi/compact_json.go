@@ -27,6 +27,14 @@ func (t *CompactTrace) AppendJSON(dst []byte) []byte {
 	dst = appendEntities(dst, t.Scopes)
 	dst = append(dst, `,"spans":`...)
 	dst = t.Spans.appendJSON(dst)
+	if t.Warning != "" {
+		dst = append(dst, `,"warning":`...)
+		dst = jsonenc.AppendString(dst, t.Warning)
+	}
+	if t.StoredSpans != 0 {
+		dst = append(dst, `,"storedSpans":`...)
+		dst = strconv.AppendInt(dst, int64(t.StoredSpans), 10)
+	}
 	return append(dst, '}')
 }
 
