@@ -28,6 +28,11 @@ type blockSummary struct {
 	Operations   []operationEntry     `json:"operations"`
 	Dependencies []summary.Dependency `json:"dependencies"`
 	Tags         summary.TagList      `json:"tags"`
+	// ExactTags says every key's value list is the complete set of its
+	// values unless marked truncated, so a search may skip the block when
+	// no listed value matches (summaries written before this field may
+	// omit values without marking them).
+	ExactTags bool `json:"exact_tags,omitempty"`
 }
 
 type operationEntry struct {
@@ -44,7 +49,7 @@ type storedBlock struct {
 
 // summarizeHead computes the summary of tenant's spans in h.
 func summarizeHead(h *head.Head, tenant string) blockSummary {
-	s := blockSummary{Version: 1}
+	s := blockSummary{Version: 1, ExactTags: true}
 	for _, svc := range h.Services(tenant) {
 		for _, op := range h.Operations(tenant, svc) {
 			s.Operations = append(s.Operations, operationEntry{Service: svc, Name: op.Name, Kind: uint8(op.Kind)})
@@ -94,7 +99,7 @@ func (z *summarizer) endTrace() {
 // summarizeHead gives.
 func (z *summarizer) summary() blockSummary {
 	z.endTrace()
-	s := blockSummary{Version: 1, Operations: make([]operationEntry, 0, len(z.ops))}
+	s := blockSummary{Version: 1, ExactTags: true, Operations: make([]operationEntry, 0, len(z.ops))}
 	for op := range z.ops {
 		s.Operations = append(s.Operations, op)
 	}

@@ -16,6 +16,8 @@ type metrics struct {
 	blockReadErrors  prometheus.Counter
 	blocks           prometheus.Gauge
 	blocksSize       prometheus.Gauge
+	searchBlocksRead prometheus.Counter
+	searchBlocksSkip prometheus.Counter
 }
 
 // Reasons a block is deleted, the values of the reason label of
@@ -39,16 +41,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		blockOpenErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_block_open_errors_total", Help: "Blocks that could not be opened and were skipped."}),
 		blocksDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "waymark_store_blocks_deleted_total",
 			Help: "Blocks deleted, by reason: retention (expired), disk_limit (oldest data over storage.max_disk_bytes) or compacted (merged into a larger block)."}, []string{"reason"}),
-		blockReadErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_block_read_errors_total", Help: "Block reads that failed on damaged data; the block's part of the answer was skipped."}),
-		blocks:          prometheus.NewGauge(prometheus.GaugeOpts{Name: "waymark_store_blocks", Help: "Open blocks of every tenant."}),
-		blocksSize:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "waymark_store_blocks_size_bytes", Help: "Bytes of the data and index objects of the open blocks (what storage.max_disk_bytes bounds)."}),
+		blockReadErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_block_read_errors_total", Help: "Block reads that failed on damaged data; the block's part of the answer was skipped."}),
+		blocks:           prometheus.NewGauge(prometheus.GaugeOpts{Name: "waymark_store_blocks", Help: "Open blocks of every tenant."}),
+		blocksSize:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "waymark_store_blocks_size_bytes", Help: "Bytes of the data and index objects of the open blocks (what storage.max_disk_bytes bounds)."}),
+		searchBlocksRead: prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_search_blocks_read_total", Help: "Blocks a search read."}),
+		searchBlocksSkip: prometheus.NewCounter(prometheus.CounterOpts{Name: "waymark_store_search_blocks_skipped_total",
+			Help: "Blocks a search skipped because their summary (services, span names, attribute values) proves they hold no match."}),
 	}
 	for _, r := range []string{reasonRetention, reasonDiskLimit, reasonCompacted} {
 		m.blocksDeleted.WithLabelValues(r)
 	}
 	if reg != nil {
 		reg.MustRegister(m.spansStored, m.bytesStored, m.refused, m.headSpans, m.headBytes, m.blocksWritten,
-			m.blockBytes, m.blockWriteErrors, m.blockOpenErrors, m.blocksDeleted, m.blockReadErrors, m.blocks, m.blocksSize)
+			m.blockBytes, m.blockWriteErrors, m.blockOpenErrors, m.blocksDeleted, m.blockReadErrors, m.blocks, m.blocksSize, m.searchBlocksRead, m.searchBlocksSkip)
 	}
 	return m
 }

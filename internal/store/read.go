@@ -144,7 +144,8 @@ func (s *Store) search(ctx context.Context, tenant string, req filter.Request, m
 		if req.EndUnixNano != 0 && m.MinTimeUnixNano > req.EndUnixNano {
 			continue
 		}
-		if svc, ok := req.ServiceName(); ok && !slices.Contains(m.Services, svc) {
+		if svc, ok := req.ServiceName(); ok && !slices.Contains(m.Services, svc) || b.cannotMatch(&req) {
+			s.metrics.searchBlocksSkip.Inc()
 			continue
 		}
 		if req.Limit > 0 && len(all) >= req.Limit {
@@ -153,6 +154,7 @@ func (s *Store) search(ctx context.Context, tenant string, req filter.Request, m
 				break
 			}
 		}
+		s.metrics.searchBlocksRead.Inc()
 		if err := b.Search(ctx, &req, collect); err != nil {
 			if s.skipFailedBlock(ctx, b, err) {
 				continue

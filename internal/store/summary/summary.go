@@ -103,6 +103,9 @@ const (
 
 // MaxValuesPerKey caps the distinct values kept per attribute key; keys with
 // more (request IDs, timestamps) keep the first ones and are marked Truncated.
+// A key with a value the summary does not keep (arrays, maps, bytes, long
+// strings) is marked Truncated too: Values without Truncated is the key's
+// complete set of values.
 const MaxValuesPerKey = 200
 
 // maxValueLength skips long values (payloads, stack traces) in the summary.
@@ -158,7 +161,12 @@ func (t Tags) addValue(keys map[string]*TagValues, key string, v model.Value) {
 		tv = &TagValues{Values: make(map[model.Value]struct{})}
 		keys[key] = tv
 	}
-	if tv.Truncated || v.Type == model.ValueArray || v.Type == model.ValueMap || v.Type == model.ValueBytes || len(v.Str) > maxValueLength {
+	if tv.Truncated {
+		return
+	}
+	if v.Type == model.ValueArray || v.Type == model.ValueMap || v.Type == model.ValueBytes || len(v.Str) > maxValueLength {
+		// Not kept: the list no longer holds every value.
+		tv.Truncated = true
 		return
 	}
 	if _, ok := tv.Values[v]; ok {
@@ -180,13 +188,16 @@ func (t Tags) Merge(other Tags) {
 			t[scope] = dst
 		}
 		for key, tv := range keys {
+			d := dst[key]
+			if d == nil {
+				d = &TagValues{Values: make(map[model.Value]struct{})}
+				dst[key] = d
+			}
 			for v := range tv.Values {
 				t.addValue(dst, key, v)
 			}
 			if tv.Truncated {
-				if d := dst[key]; d != nil {
-					d.Truncated = true
-				}
+				d.Truncated = true
 			}
 		}
 	}
