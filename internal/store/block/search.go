@@ -29,6 +29,12 @@ import (
 // per dictionary entry for dictionary-encoded pages); with a limit only the
 // trace ID and start time of matching rows are kept as candidates, and
 // whole spans are built only for the winning traces' matched rows.
+//
+// With req.Projection set and no limit, fn gets light spans holding only
+// the projected fields, built from just the columns they need; the Match's
+// Spans slice and the spans' Attributes are reused once fn returns, so fn
+// must copy what it keeps (filter.CloneSpans). A search with a limit
+// ignores the projection.
 func (b *Block) Search(ctx context.Context, req *filter.Request, fn func(filter.Match) bool) error {
 	if req.EndUnixNano != 0 && b.meta.MinTimeUnixNano > req.EndUnixNano {
 		return nil
@@ -38,6 +44,9 @@ func (b *Block) Search(ctx context.Context, req *filter.Request, fn func(filter.
 	}
 	s := &searcher{b: b, req: req, fn: fn, order: conditionOrder(req), searchBuffers: b.searchBuffers()}
 	defer b.searchBufs.Put(s.searchBuffers)
+	if req.Projection != nil && req.Limit == 0 {
+		s.proj = newProjected(req.Projection, s.sr)
+	}
 	for rgi := range b.file.RowGroups() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -93,6 +102,12 @@ type searcher struct {
 	top candidateHeap
 	// cur is the trace being collected by a search without a limit.
 	cur *filter.Match
+	// proj is the state of a search with a projection, which streams
+	// light spans: cur then lives in curBuf, and its Spans slice and
+	// the spans' Attributes are reused once fn returns.
+	proj   *projected
+	curBuf filter.Match
+	spans  []model.Span
 }
 
 // searchBuffers are the buffers of a search, reused across row groups and,
@@ -428,6 +443,9 @@ const buildGap = 512
 // buildRows builds the spans of rows (sorted, relative to row group rgi)
 // and calls fn with each, in row order. It reads a batch of runs at a time,
 // so that a search that stops early reads little.
+//
+// With a projection (s.proj not nil) it decodes only the plan's columns and
+// builds light spans (see projected).
 func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func(int64, *model.Span) error) error {
 	var runs []rowRange
 	for _, row := range rows {
@@ -446,7 +464,11 @@ func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func
 		}
 		batch := runs[:n]
 		runs = runs[n:]
-		frg, err := s.b.fetchColumns(ctx, rgi, s.b.allColumns(), batch)
+		cols := s.b.allColumns()
+		if s.proj != nil {
+			cols = s.proj.plan.cols
+		}
+		frg, err := s.b.fetchColumns(ctx, rgi, cols, batch)
 		if err != nil {
 			return err
 		}
@@ -456,7 +478,11 @@ func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func
 			}
 			return next < len(rows) && rows[next] == row
 		}
-		err = s.sr.read(ctx, frg, batch, wanted, fn)
+		if s.proj != nil {
+			err = s.sr.readProjected(ctx, frg, batch, wanted, s.proj, fn)
+		} else {
+			err = s.sr.read(ctx, frg, batch, wanted, fn)
+		}
 		frg.release()
 		if err != nil {
 			return err
@@ -480,12 +506,27 @@ func (s *searcher) stream(ctx context.Context, e *rgSearch, rgi int) (bool, erro
 			}
 		}
 	}
+	if s.proj != nil {
+		s.proj.plan = s.b.projPlan(s.req.Projection, e.info, s.proj.plan.cols)
+	}
 	err := s.buildRows(ctx, rgi, rows, func(_ int64, sp *model.Span) error {
-		if s.cur != nil && s.cur.TraceID != sp.TraceID && s.flush() {
-			return errStop
+		if s.cur != nil && s.cur.TraceID != sp.TraceID {
+			if s.flush() {
+				return errStop
+			}
+			if s.proj != nil {
+				s.proj.restart(sp)
+			}
 		}
 		if s.cur == nil {
-			s.cur = &filter.Match{TraceID: sp.TraceID, StartUnixNano: sp.StartTimeUnixNano, EndUnixNano: sp.EndTimeUnixNano}
+			m := filter.Match{TraceID: sp.TraceID, StartUnixNano: sp.StartTimeUnixNano, EndUnixNano: sp.EndTimeUnixNano}
+			if s.proj != nil {
+				m.Spans = s.spans[:0]
+				s.curBuf = m
+				s.cur = &s.curBuf
+			} else {
+				s.cur = &m
+			}
 		}
 		s.cur.StartUnixNano = min(s.cur.StartUnixNano, sp.StartTimeUnixNano)
 		s.cur.EndUnixNano = max(s.cur.EndUnixNano, sp.EndTimeUnixNano)
@@ -499,7 +540,11 @@ func (s *searcher) stream(ctx context.Context, e *rgSearch, rgi int) (bool, erro
 		return false, err
 	}
 	// A row group ends at a trace boundary.
-	return s.flush(), nil
+	stop := s.flush()
+	if s.proj != nil {
+		s.proj.restart(nil)
+	}
+	return stop, nil
 }
 
 // flush hands the collected trace to fn and reports whether to stop.
@@ -509,5 +554,10 @@ func (s *searcher) flush() bool {
 	}
 	m := *s.cur
 	s.cur = nil
-	return !s.fn(m)
+	stop := !s.fn(m)
+	if s.proj != nil {
+		// fn copied what it keeps: reuse the spans.
+		s.spans = m.Spans[:0]
+	}
+	return stop
 }
