@@ -4,54 +4,11 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"slices"
 	"testing"
 
 	"waymark/internal/model"
 	"waymark/internal/store/filter"
 )
-
-// projectSpan is what a projected search gives for whole span s, built
-// from s alone. A resource's service.name attribute is dropped when the
-// service name is not empty: a projection may leave it out.
-func projectSpan(s *model.Span, p *filter.Projection) model.Span {
-	out := model.Span{TraceID: s.TraceID, StartTimeUnixNano: s.StartTimeUnixNano, EndTimeUnixNano: s.StartTimeUnixNano}
-	if p.Has(filter.FieldDuration) {
-		out.EndTimeUnixNano = s.EndTimeUnixNano
-	}
-	if p.Has(filter.FieldName) {
-		out.Name = s.Name
-	}
-	if p.Has(filter.FieldKind) {
-		out.Kind = s.Kind
-	}
-	if p.Has(filter.FieldStatus) {
-		out.StatusCode, out.StatusMessage = s.StatusCode, s.StatusMessage
-	}
-	if p.Has(filter.FieldSpanID) {
-		out.SpanID = s.SpanID
-	}
-	if p.Has(filter.FieldParentSpanID) {
-		out.ParentSpanID = s.ParentSpanID
-	}
-	out.Attributes = pick(s.Attributes, p.SpanAttributes, "")
-	if s.Resource != nil && (p.Has(filter.FieldServiceName) || len(p.ResourceAttributes) > 0) {
-		out.Resource = &model.Resource{ServiceName: s.Resource.ServiceName, Attributes: pick(s.Resource.Attributes, p.ResourceAttributes, s.Resource.ServiceName)}
-	}
-	return out
-}
-
-// pick returns the entries of attrs with a key in keys, or nil; with a
-// service name, service.name entries are left out.
-func pick(attrs model.Attributes, keys []string, service string) model.Attributes {
-	var out model.Attributes
-	for _, a := range attrs {
-		if slices.Contains(keys, a.Key) && (service == "" || a.Key != keyServiceName) {
-			out = append(out, a)
-		}
-	}
-	return out
-}
 
 // normalize drops the service.name resource attribute of spans with a
 // service name, which a projection may leave out.
@@ -137,7 +94,7 @@ func TestSearchProjection(t *testing.T) {
 								k, g.TraceID, g.StartUnixNano, len(g.Spans), w.TraceID, w.StartUnixNano, len(w.Spans))
 						}
 						for j := range w.Spans {
-							want := normalize(projectSpan(&w.Spans[j], &p))
+							want := normalize(p.Apply(&w.Spans[j]))
 							if gs := normalize(g.Spans[j]); !reflect.DeepEqual(gs, want) {
 								t.Fatalf("trace %d span %d:\n got %+v %+v\nwant %+v %+v", k, j, gs, gs.Resource, want, want.Resource)
 							}

@@ -9,6 +9,7 @@ package filter
 import (
 	"fmt"
 	"regexp"
+	"slices"
 
 	"waymark/internal/model"
 )
@@ -127,6 +128,48 @@ type Projection struct {
 
 // Has reports whether p asks for every field in f.
 func (p *Projection) Has(f ProjectedField) bool { return p.Fields&f == f }
+
+// Apply returns the projection of whole span s: the span a source
+// honouring p gives for it, with the resource's service.name attribute
+// kept. It allocates the attributes and resource it returns, so it is
+// meant for checking sources, not for scans.
+func (p *Projection) Apply(s *model.Span) model.Span {
+	out := model.Span{TraceID: s.TraceID, StartTimeUnixNano: s.StartTimeUnixNano, EndTimeUnixNano: s.StartTimeUnixNano}
+	if p.Has(FieldDuration) {
+		out.EndTimeUnixNano = s.EndTimeUnixNano
+	}
+	if p.Has(FieldName) {
+		out.Name = s.Name
+	}
+	if p.Has(FieldKind) {
+		out.Kind = s.Kind
+	}
+	if p.Has(FieldStatus) {
+		out.StatusCode, out.StatusMessage = s.StatusCode, s.StatusMessage
+	}
+	if p.Has(FieldSpanID) {
+		out.SpanID = s.SpanID
+	}
+	if p.Has(FieldParentSpanID) {
+		out.ParentSpanID = s.ParentSpanID
+	}
+	out.Attributes = pickAttrs(s.Attributes, p.SpanAttributes)
+	if s.Resource != nil && (p.Has(FieldServiceName) || len(p.ResourceAttributes) > 0) {
+		out.Resource = &model.Resource{ServiceName: s.Resource.ServiceName, Attributes: pickAttrs(s.Resource.Attributes, p.ResourceAttributes)}
+	}
+	return out
+}
+
+// pickAttrs returns the entries of attrs with a key in keys, or nil.
+func pickAttrs(attrs model.Attributes, keys []string) model.Attributes {
+	var out model.Attributes
+	for _, a := range attrs {
+		if slices.Contains(keys, a.Key) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
 
 // CloneSpans returns a copy of spans that shares nothing a projected search
 // may reuse: the slice and each span's Attributes are copied.
