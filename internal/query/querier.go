@@ -19,6 +19,9 @@ type Querier struct {
 	// spanPath lets span-local metrics queries skip whole-trace reads;
 	// tests turn it off to check both paths agree.
 	spanPath bool
+	// project lets the span path read only the span fields a query
+	// needs; tests turn it off to check both reads agree.
+	project bool
 }
 
 // Options configures a Querier.
@@ -38,7 +41,7 @@ func New(s *store.Store, opts Options) *Querier {
 	if opts.MaxMetricsSeries <= 0 {
 		opts.MaxMetricsSeries = DefaultMaxMetricsSeries
 	}
-	return &Querier{store: s, lookback: opts.DefaultLookback, maxSeries: opts.MaxMetricsSeries, spanPath: true}
+	return &Querier{store: s, lookback: opts.DefaultLookback, maxSeries: opts.MaxMetricsSeries, spanPath: true, project: true}
 }
 
 // FindTrace returns every span of trace id, or an error wrapping

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"waymark/internal/model"
@@ -87,7 +89,8 @@ func dedupSpans(spans []model.Span) []model.Span {
 
 // Search calls fn with traces having a span that matches req, newest first,
 // each trace once, until fn returns false or req.Limit traces were given.
-// Matches carry the matched spans of the source that found the trace first.
+// Matches carry the matched spans of the source that found the trace first,
+// whole: req.Projection is ignored.
 func (s *Store) Search(ctx context.Context, tenant string, req filter.Request, fn func(filter.Match) bool) error {
 	return s.search(ctx, tenant, req, false, fn)
 }
@@ -198,7 +201,11 @@ func (s *Store) searchProjected(ctx context.Context, tenant string, req filter.R
 			return nil
 		}
 	}
-	for _, x := range held {
+	// In trace ID order, so that a query's float sums do not change with
+	// map order from one run to the next.
+	ids := slices.SortedFunc(maps.Keys(held), func(a, b model.TraceID) int { return bytes.Compare(a[:], b[:]) })
+	for _, id := range ids {
+		x := held[id]
 		if x.merged {
 			x.Spans = dedupSpans(x.Spans)
 		}
@@ -210,6 +217,8 @@ func (s *Store) searchProjected(ctx context.Context, tenant string, req filter.R
 }
 
 func (s *Store) search(ctx context.Context, tenant string, req filter.Request, merge bool, fn func(filter.Match) bool) error {
+	// Matches are kept until every source was read: whole spans only.
+	req.Projection = nil
 	if err := req.Compile(); err != nil {
 		return err
 	}
