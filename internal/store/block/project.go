@@ -86,10 +86,12 @@ type projected struct {
 	svcDedicated      func(string) (model.Value, error)
 	spanDedicated     func(string) (model.Value, error)
 	service           string // of the current row
+	// span is the span being built, which fn copies.
+	span model.Span
 }
 
-func newProjected(p *filter.Projection, sr *spanReader) *projected {
-	pj := &projected{spanDedicated: sr.spanDedicated}
+func newProjected(p *filter.Projection, sr *spanReader, arena model.Attributes) *projected {
+	pj := &projected{spanDedicated: sr.spanDedicated, arena: arena[:0]}
 	pj.keepSpan = func(k string) bool { return slices.Contains(p.SpanAttributes, k) }
 	pj.keepRes = func(k string) bool { return slices.Contains(p.ResourceAttributes, k) }
 	pj.svcDedicated = func(key string) (model.Value, error) {
@@ -102,8 +104,8 @@ func newProjected(p *filter.Projection, sr *spanReader) *projected {
 }
 
 // readProjected is read for a projected plan: it decodes only the plan's
-// columns and builds light spans. The span given to fn, and its Attributes,
-// are valid until the arena is reset by the caller.
+// columns and builds light spans. The span given to fn is valid during the
+// call, its Attributes until the caller restarts the arena.
 func (sr *spanReader) readProjected(ctx context.Context, rg parquet.RowGroup, ranges []rowRange, want func(row int64) bool, pj *projected, fn func(row int64, s *model.Span) error) error {
 	var rows int64
 	for _, r := range ranges {
@@ -150,11 +152,12 @@ func (sr *spanReader) readProjected(ctx context.Context, rg parquet.RowGroup, ra
 				}
 				continue
 			}
-			var s model.Span
-			if err := sr.projSpan(&s, pj); err != nil {
+			s := &pj.span
+			*s = model.Span{}
+			if err := sr.projSpan(s, pj); err != nil {
 				return fmt.Errorf("%w: row %d: %w", ErrCorrupt, row, err)
 			}
-			if err := fn(row, &s); err != nil {
+			if err := fn(row, s); err != nil {
 				return err
 			}
 		}

@@ -45,7 +45,15 @@ func (b *Block) Search(ctx context.Context, req *filter.Request, fn func(filter.
 	s := &searcher{b: b, req: req, fn: fn, order: conditionOrder(req), searchBuffers: b.searchBuffers()}
 	defer b.searchBufs.Put(s.searchBuffers)
 	if req.Projection != nil && req.Limit == 0 {
-		s.proj = newProjected(req.Projection, s.sr)
+		s.proj = newProjected(req.Projection, s.sr, s.arena)
+		s.spans = s.spanBuf[:0]
+		defer func() {
+			// Keep the buffers, without what they point to.
+			clear(s.spans[:cap(s.spans)])
+			s.spanBuf = s.spans[:0]
+			clear(s.proj.arena[:cap(s.proj.arena)])
+			s.arena = s.proj.arena[:0]
+		}()
 	}
 	for rgi := range b.file.RowGroups() {
 		if err := ctx.Err(); err != nil {
@@ -120,6 +128,9 @@ type searchBuffers struct {
 	dedIdx, svcIdx []int32
 	isKey          []bool
 	sr             *spanReader
+	// spanBuf and arena hold the light spans of a projected search.
+	spanBuf []model.Span
+	arena   model.Attributes
 }
 
 // searchBuffers returns search buffers from the block's pool.
