@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding"
 
 	"waymark/internal/model"
 	"waymark/internal/store/filter"
@@ -88,6 +89,33 @@ type projected struct {
 	service           string // of the current row
 	// span is the span being built, which fn copies.
 	span model.Span
+	// svcByID holds the attribute-less resource of each entry of svcDict,
+	// the dictionary of the service column being read.
+	svcByID []*model.Resource
+	svcDict parquet.Dictionary
+}
+
+// serviceResource returns the attribute-less resource of value k of the
+// service column c, looked up once per dictionary entry.
+func (pj *projected) serviceResource(sr *spanReader, c *column, k int) *model.Resource {
+	id := c.ids[k]
+	if id < 0 {
+		return sr.lightResource(c.str(k), nil)
+	}
+	if c.dictOf != pj.svcDict {
+		pj.svcDict = c.dictOf
+		clear(pj.svcByID)
+		pj.svcByID = pj.svcByID[:0]
+	}
+	if n := int(id) + 1; n > len(pj.svcByID) {
+		pj.svcByID = append(pj.svcByID, make([]*model.Resource, n-len(pj.svcByID))...)
+	}
+	if r := pj.svcByID[id]; r != nil {
+		return r
+	}
+	r := sr.lightResource(c.str(k), nil)
+	pj.svcByID[id] = r
+	return r
 }
 
 func newProjected(p *filter.Projection, sr *spanReader, arena model.Attributes) *projected {
@@ -220,9 +248,22 @@ func (sr *spanReader) projSpan(s *model.Span, pj *projected) error {
 	if !pp.svc {
 		return nil
 	}
-	service, present, err := sr.flatString(cs.service)
+	svc := sr.col(cs.service)
+	k, err := svc.flat()
 	if err != nil {
 		return err
+	}
+	if k >= 0 && svc.kind != encoding.ByteArray {
+		return fmt.Errorf("column %d is not of strings", cs.service.index)
+	}
+	present := k >= 0
+	if present && !pp.resList {
+		s.Resource = pj.serviceResource(sr, svc, k)
+		return nil
+	}
+	var service string
+	if present {
+		service = svc.str(k)
 	}
 	var attrs model.Attributes
 	if pp.resList {

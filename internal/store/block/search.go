@@ -110,11 +110,11 @@ type searcher struct {
 	top candidateHeap
 	// cur is the trace being collected by a search without a limit.
 	cur *filter.Match
-	// proj is the state of a search with a projection, which streams
-	// light spans: cur then lives in curBuf, and its Spans slice and
-	// the spans' Attributes are reused once fn returns.
-	proj   *projected
+	// curBuf holds cur. proj is the state of a search with a projection,
+	// which streams light spans: cur's Spans slice (spans) and the spans'
+	// Attributes are then reused once fn returns.
 	curBuf filter.Match
+	proj   *projected
 	spans  []model.Span
 }
 
@@ -128,6 +128,8 @@ type searchBuffers struct {
 	dedIdx, svcIdx []int32
 	isKey          []bool
 	sr             *spanReader
+	// rowBuf lists the selected rows of a row group being streamed.
+	rowBuf []int64
 	// spanBuf and arena hold the light spans of a projected search.
 	spanBuf []model.Span
 	arena   model.Attributes
@@ -199,18 +201,25 @@ func (s *searcher) rowGroup(ctx context.Context, rgi int) (bool, error) {
 
 // maxStart returns the largest span start in rg by its column index.
 func maxStart(rg parquet.RowGroup, l leaf) (uint64, bool) {
+	_, hi, ok := startBounds(rg, l)
+	return hi, ok
+}
+
+// startBounds returns the smallest and largest span start in rg by its
+// column index.
+func startBounds(rg parquet.RowGroup, l leaf) (lo, hi uint64, ok bool) {
 	ci, err := rg.ColumnChunks()[l.index].ColumnIndex()
 	if err != nil || ci.NumPages() == 0 {
-		return 0, false
+		return 0, 0, false
 	}
-	var hi uint64
+	lo = ^uint64(0)
 	for i := range ci.NumPages() {
 		if ci.NullPage(i) {
-			continue
+			return 0, 0, false // the start column has no nulls
 		}
-		hi = max(hi, ci.MaxValue(i).Uint64())
+		lo, hi = min(lo, ci.MinValue(i).Uint64()), max(hi, ci.MaxValue(i).Uint64())
 	}
-	return hi, true
+	return lo, hi, true
 }
 
 // candidate is a trace that matched, with its matched rows.
@@ -466,7 +475,27 @@ func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func
 		}
 		runs = append(runs, rowRange{row, row + 1})
 	}
+	if s.proj != nil {
+		// Light spans are handed over as they are built: bound the rows
+		// decoded at once, and so the column buffers.
+		runs = splitRuns(runs, maxBuildRows)
+	}
 	next := 0 // index in rows
+	wanted := func(row int64) bool {
+		for next < len(rows) && rows[next] < row {
+			next++
+		}
+		return next < len(rows) && rows[next] == row
+	}
+	var all *fetchedRowGroup
+	if s.proj != nil {
+		// The few columns of light spans are fetched at once.
+		var err error
+		if all, err = s.b.fetchColumns(ctx, rgi, s.proj.plan.cols, runs); err != nil {
+			return err
+		}
+		defer all.release()
+	}
 	for len(runs) > 0 {
 		n, total := 0, int64(0)
 		for n < len(runs) && (n == 0 || total+runs[n].to-runs[n].from <= maxBuildRows) {
@@ -475,31 +504,36 @@ func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func
 		}
 		batch := runs[:n]
 		runs = runs[n:]
-		cols := s.b.allColumns()
-		if s.proj != nil {
-			cols = s.proj.plan.cols
+		if all != nil {
+			if err := s.sr.readProjected(ctx, all, batch, wanted, s.proj, fn); err != nil {
+				return err
+			}
+			continue
 		}
-		frg, err := s.b.fetchColumns(ctx, rgi, cols, batch)
+		frg, err := s.b.fetchColumns(ctx, rgi, s.b.allColumns(), batch)
 		if err != nil {
 			return err
 		}
-		wanted := func(row int64) bool {
-			for next < len(rows) && rows[next] < row {
-				next++
-			}
-			return next < len(rows) && rows[next] == row
-		}
-		if s.proj != nil {
-			err = s.sr.readProjected(ctx, frg, batch, wanted, s.proj, fn)
-		} else {
-			err = s.sr.read(ctx, frg, batch, wanted, fn)
-		}
+		err = s.sr.read(ctx, frg, batch, wanted, fn)
 		frg.release()
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// splitRuns cuts runs longer than n rows into runs of at most n.
+func splitRuns(runs []rowRange, n int64) []rowRange {
+	var out []rowRange
+	for _, r := range runs {
+		for r.to-r.from > n {
+			out = append(out, rowRange{r.from, r.from + n})
+			r.from += n
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // errStop ends a streaming row walk when fn asked to stop.
@@ -509,7 +543,8 @@ var errStop = fmt.Errorf("search stopped")
 // them by trace and calls fn for each trace. It reports whether the search
 // must stop.
 func (s *searcher) stream(ctx context.Context, e *rgSearch, rgi int) (bool, error) {
-	rows := make([]int64, 0, e.sel.count())
+	rows := s.rowBuf[:0]
+	defer func() { s.rowBuf = rows[:0] }()
 	for _, r := range e.ranges {
 		for row := r.from; row < r.to; row++ {
 			if e.sel.has(row) {
@@ -530,14 +565,11 @@ func (s *searcher) stream(ctx context.Context, e *rgSearch, rgi int) (bool, erro
 			}
 		}
 		if s.cur == nil {
-			m := filter.Match{TraceID: sp.TraceID, StartUnixNano: sp.StartTimeUnixNano, EndUnixNano: sp.EndTimeUnixNano}
+			s.curBuf = filter.Match{TraceID: sp.TraceID, StartUnixNano: sp.StartTimeUnixNano, EndUnixNano: sp.EndTimeUnixNano}
 			if s.proj != nil {
-				m.Spans = s.spans[:0]
-				s.curBuf = m
-				s.cur = &s.curBuf
-			} else {
-				s.cur = &m
+				s.curBuf.Spans = s.spans[:0]
 			}
+			s.cur = &s.curBuf
 		}
 		s.cur.StartUnixNano = min(s.cur.StartUnixNano, sp.StartTimeUnixNano)
 		s.cur.EndUnixNano = max(s.cur.EndUnixNano, sp.EndTimeUnixNano)
