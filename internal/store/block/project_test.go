@@ -78,29 +78,36 @@ func TestSearchProjection(t *testing.T) {
 			if err := req.Compile(); err != nil {
 				t.Fatal(err)
 			}
-			whole := searchAll(t, b, req)
 			for i, p := range projectionCases() {
 				t.Run(fmt.Sprintf("%s rg %d projection %d", rname, rgs, i), func(t *testing.T) {
-					preq := req
-					preq.Projection = &p
-					got := searchAll(t, b, preq)
-					if len(got) != len(whole) {
-						t.Fatalf("got %d traces, want %d", len(got), len(whole))
-					}
-					for k, w := range whole {
-						g := got[k]
-						if g.TraceID != w.TraceID || g.StartUnixNano != w.StartUnixNano || len(g.Spans) != len(w.Spans) {
-							t.Fatalf("trace %d: got %s from %d with %d spans, want %s from %d with %d spans",
-								k, g.TraceID, g.StartUnixNano, len(g.Spans), w.TraceID, w.StartUnixNano, len(w.Spans))
-						}
-						for j := range w.Spans {
-							want := normalize(p.Apply(&w.Spans[j]))
-							if gs := normalize(g.Spans[j]); !reflect.DeepEqual(gs, want) {
-								t.Fatalf("trace %d span %d:\n got %+v %+v\nwant %+v %+v", k, j, gs, gs.Resource, want, want.Resource)
-							}
-						}
-					}
+					checkProjection(t, b, req, p)
 				})
+			}
+		}
+	}
+}
+
+// checkProjection searches b with req with and without projection p and
+// checks that the projected spans are p applied to the whole spans, trace
+// by trace. req must be compiled.
+func checkProjection(t *testing.T, b *Block, req filter.Request, p filter.Projection) {
+	t.Helper()
+	whole := searchAll(t, b, req)
+	req.Projection = &p
+	got := searchAll(t, b, req)
+	if len(got) != len(whole) {
+		t.Fatalf("got %d traces, want %d", len(got), len(whole))
+	}
+	for k, w := range whole {
+		g := got[k]
+		if g.TraceID != w.TraceID || g.StartUnixNano != w.StartUnixNano || len(g.Spans) != len(w.Spans) {
+			t.Fatalf("trace %d: got %s from %d with %d spans, want %s from %d with %d spans",
+				k, g.TraceID, g.StartUnixNano, len(g.Spans), w.TraceID, w.StartUnixNano, len(w.Spans))
+		}
+		for j := range w.Spans {
+			want := normalize(p.Apply(&w.Spans[j]))
+			if gs := normalize(g.Spans[j]); !reflect.DeepEqual(gs, want) {
+				t.Fatalf("trace %d span %d:\n got %+v %+v\nwant %+v %+v", k, j, gs, gs.Resource, want, want.Resource)
 			}
 		}
 	}
