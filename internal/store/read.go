@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"waymark/internal/model"
+	"waymark/internal/store/block"
 	"waymark/internal/store/filter"
 	"waymark/internal/store/head"
 	"waymark/internal/store/summary"
@@ -166,8 +167,9 @@ func (s *Store) searchProjected(ctx context.Context, tenant string, req filter.R
 	// elsewhere reports whether a block other than blocks[i] may hold
 	// trace id.
 	elsewhere := func(i int, id model.TraceID) bool {
+		key := block.NewTraceKey(id)
 		for j, o := range blocks {
-			if j != i && o.MayContain(id) {
+			if j != i && o.MayContainKey(key) {
 				return true
 			}
 		}
