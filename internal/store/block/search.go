@@ -478,7 +478,7 @@ func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func
 	if s.proj != nil {
 		// Light spans are handed over as they are built: bound the rows
 		// decoded at once, and so the column buffers.
-		runs = splitRuns(runs, maxBuildRows)
+		runs = splitRuns(runs, projBatchRows)
 	}
 	next := 0 // index in rows
 	wanted := func(row int64) bool {
@@ -498,7 +498,11 @@ func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func
 	}
 	for len(runs) > 0 {
 		n, total := 0, int64(0)
-		for n < len(runs) && (n == 0 || total+runs[n].to-runs[n].from <= maxBuildRows) {
+		limit := int64(maxBuildRows)
+		if all != nil {
+			limit = projBatchRows
+		}
+		for n < len(runs) && (n == 0 || total+runs[n].to-runs[n].from <= limit) {
 			total += runs[n].to - runs[n].from
 			n++
 		}
@@ -522,6 +526,11 @@ func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func
 	}
 	return nil
 }
+
+// projBatchRows bounds the rows of light spans decoded at once. Pages of
+// the few columns they read hold many rows (a dictionary-encoded page
+// thousands), and a page across two batches is decoded twice.
+const projBatchRows = 16384
 
 // splitRuns cuts runs longer than n rows into runs of at most n.
 func splitRuns(runs []rowRange, n int64) []rowRange {
