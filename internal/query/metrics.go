@@ -100,7 +100,8 @@ func DefaultMetricsStep(startUnixNano, endUnixNano uint64) uint64 {
 // span the query matches is then counted in the step its start time falls
 // in. A query whose search part is one spanset filter needing nothing but
 // the span itself takes a faster path with the same result: it evaluates
-// the spans that storage matches, without reading whole traces.
+// the spans that storage matches, without reading whole traces, and has
+// storage build only the span fields the query reads (Query.Projection).
 //
 // Steps are aligned to multiples of the step, as Tempo aligns them: the
 // sample stamped T covers span starts in (T−step, T], from the first T at
@@ -139,6 +140,10 @@ func (q *Querier) QueryRange(ctx context.Context, tenant string, req MetricsRequ
 	}
 	var res MetricsResult
 	if q.spanPath && spanLocal(req.Query) {
+		// Storage then builds only the fields the query reads.
+		if p, ok := req.Query.Projection(); ok && q.project {
+			creq.Projection = &p
+		}
 		if err := q.observeSpans(ctx, tenant, creq, req.Query, agg, &res); err != nil {
 			return MetricsResult{}, err
 		}

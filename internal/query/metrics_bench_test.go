@@ -12,7 +12,8 @@ import (
 // traces (20,000 traces, about 45,000 spans), stored as ingest stores them:
 // a block per minute of data, the last minute in the head. It reports the
 // spans evaluated per second. The structural query reads whole traces, so
-// it runs over 5 minutes only.
+// it runs over 5 minutes only. Span-local queries run with whole spans
+// read and with the query's projection.
 func BenchmarkQueryRange(b *testing.B) {
 	const traces = 20_000
 	gap := uint64(time.Hour) / traces
@@ -31,23 +32,39 @@ func BenchmarkQueryRange(b *testing.B) {
 			b.Fatal(err)
 		}
 		req := MetricsRequest{Query: tq, StartUnixNano: metricsBase, EndUnixNano: metricsBase + uint64(bq.r)}
-		b.Run(bq.name, func(b *testing.B) {
-			b.ReportAllocs()
-			var spans uint64
-			for b.Loop() {
-				res, err := q.QueryRange(context.Background(), "t", req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(res.Series) == 0 {
-					b.Fatal("no series")
-				}
-				spans += res.InspectedSpans
+		for _, project := range []bool{false, true} {
+			if _, ok := tq.Projection(); project && !ok {
+				continue
 			}
-			b.ReportMetric(float64(spans)/b.Elapsed().Seconds(), "spans/s")
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(spans), "ns/span")
-		})
+			pq := *q
+			pq.project = project
+			read := map[bool]string{false: "whole_spans", true: "projected"}[project]
+			benchQueryRange(b, bq.name+"/"+read, &pq, req)
+		}
 	}
+}
+
+// benchQueryRange runs one metrics request, reporting spans per second,
+// time per inspected span and the spans per run (allocs/op over
+// spans/op gives allocations per span).
+func benchQueryRange(b *testing.B, name string, q *Querier, req MetricsRequest) {
+	b.Run(name, func(b *testing.B) {
+		b.ReportAllocs()
+		var spans uint64
+		for b.Loop() {
+			res, err := q.QueryRange(context.Background(), "t", req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(res.Series) == 0 {
+				b.Fatal("no series")
+			}
+			spans += res.InspectedSpans
+		}
+		b.ReportMetric(float64(spans)/b.Elapsed().Seconds(), "spans/s")
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(spans), "ns/span")
+		b.ReportMetric(float64(spans)/float64(b.N), "spans/op")
+	})
 }
 
 // BenchmarkAggregate measures the engine's own cost per span, without

@@ -121,7 +121,9 @@ func spanWindows(req filter.Request) []filter.Request {
 	}
 }
 
-// observeWindow feeds agg the matching spans of one window.
+// observeWindow feeds agg the matching spans of one window. With a
+// projection, matches and their spans are valid only during the callback,
+// which agg respects: it keeps values, not spans.
 func (q *Querier) observeWindow(ctx context.Context, tenant string, w filter.Request, tq *traceql.Query, agg *aggregator, res *MetricsResult) error {
 	search := func(fn func(filter.Match) bool) error { return q.store.SearchSpans(ctx, tenant, w, fn) }
 	return searchEach(search, func(m filter.Match) error {

@@ -122,6 +122,8 @@ func TestQueryRangeMatchesPlainGo(t *testing.T) {
 	q := openMetricsStore(t, traces, Options{})
 	wholeTraces := *q
 	wholeTraces.spanPath = false
+	unprojected := *q
+	unprojected.project = false
 	start := metricsBase + uint64(65*time.Second) + 123
 	end := metricsBase + uint64(8*time.Minute+2*time.Second)
 	for _, c := range metricsCases() {
@@ -144,6 +146,7 @@ func TestQueryRangeMatchesPlainGo(t *testing.T) {
 			paths := map[string]*Querier{"whole_traces": &wholeTraces}
 			if spanLocal(tq) {
 				paths["spans"] = q
+				paths["whole_spans"] = &unprojected
 			}
 			for path, pq := range paths {
 				res, err := pq.QueryRange(context.Background(), "t", req)
@@ -508,6 +511,63 @@ func TestSpanLocal(t *testing.T) {
 			}
 			if got := spanLocal(tq); got != tc.want {
 				t.Errorf("spanLocal = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestQueryRangeProjection runs span-local queries with and without the
+// projection over a store with blocks and a head, many traces split
+// between them, and checks the results are the same: the same series and
+// sample times, and the same values (exactly but for float sums, which
+// may add up in another order).
+func TestQueryRangeProjection(t *testing.T) {
+	traces := metricsDataset(900, metricsBase, uint64(time.Second)/2)
+	q := openMetricsStore(t, traces, Options{})
+	unprojected := *q
+	unprojected.project = false
+	start, end := metricsBase+uint64(7*time.Second), metricsBase+uint64(7*time.Minute)
+	for _, query := range []string{
+		`{ } | rate() by (resource.service.name)`,
+		`{ } | count_over_time() by (resource.service.name, span.http.status_code)`,
+		`{ status = error || span.size > 3000 } | sum_over_time(span.size) by (kind)`,
+		`{ .http.status_code >= 500 } | quantile_over_time(duration, .5, .99) by (name)`,
+		`{ resource.service.name =~ "c.*" } | histogram_over_time(duration) by (span:statusMessage)`,
+		`{ span:parentID = nil } | min_over_time(duration) by (span:id)`,
+		`{ } | avg_over_time(span.size) by (.service.name)`,
+	} {
+		t.Run(query, func(t *testing.T) {
+			tq, err := traceql.Parse(query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := tq.Projection(); !ok || !spanLocal(tq) {
+				t.Fatal("the query does not take the projected span path")
+			}
+			req := MetricsRequest{Query: tq, StartUnixNano: start, EndUnixNano: end, StepNano: uint64(20 * time.Second)}
+			got, err := q.QueryRange(context.Background(), "t", req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := unprojected.QueryRange(context.Background(), "t", req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want.Series) == 0 {
+				t.Fatal("no series; the case tests nothing")
+			}
+			if got.InspectedSpans != want.InspectedSpans || got.InspectedTraces != want.InspectedTraces {
+				t.Errorf("inspected %d spans of %d traces, want %d of %d", got.InspectedSpans, got.InspectedTraces, want.InspectedSpans, want.InspectedTraces)
+			}
+			sums := tq.Metrics.Func == traceql.MetricsSumOverTime || tq.Metrics.Func == traceql.MetricsAvgOverTime
+			if sums {
+				compareSeries(t, "projected", seriesMap(got.Series), seriesMap(want.Series))
+				return
+			}
+			if !slices.EqualFunc(got.Series, want.Series, func(a, b MetricsSeries) bool {
+				return compareLabels(a.Labels, b.Labels) == 0 && slices.Equal(a.Samples, b.Samples)
+			}) {
+				t.Errorf("projected series differ:\n got %v\nwant %v", got.Series, want.Series)
 			}
 		})
 	}

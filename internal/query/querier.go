@@ -22,6 +22,9 @@ type Querier struct {
 	// spanPath lets span-local metrics queries skip whole-trace reads;
 	// tests turn it off to check both paths agree.
 	spanPath bool
+	// project lets the span path read only the span fields a query
+	// needs; tests turn it off to check both reads agree.
+	project bool
 	// maxTraceSpans caps the spans of a trace an answer holds;
 	// maxQuerySpans caps the spans one search holds in all.
 	maxTraceSpans int
@@ -69,7 +72,7 @@ func New(s *store.Store, opts Options) *Querier {
 		opts.MaxSpansPerQuery = DefaultMaxSpansPerQuery
 	}
 	return &Querier{
-		store: s, lookback: opts.DefaultLookback, maxSeries: opts.MaxMetricsSeries, spanPath: true,
+		store: s, lookback: opts.DefaultLookback, maxSeries: opts.MaxMetricsSeries, spanPath: true, project: true,
 		maxTraceSpans: opts.MaxTraceSpans, maxQuerySpans: max(opts.MaxSpansPerQuery, opts.MaxTraceSpans),
 		log: discardLogger(opts.Logger), metrics: newLimitMetrics(opts.Registerer),
 	}

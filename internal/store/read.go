@@ -1,11 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"waymark/internal/model"
+	"waymark/internal/store/block"
 	"waymark/internal/store/filter"
 	"waymark/internal/store/head"
 	"waymark/internal/store/summary"
@@ -87,7 +90,8 @@ func dedupSpans(spans []model.Span) []model.Span {
 
 // Search calls fn with traces having a span that matches req, newest first,
 // each trace once, until fn returns false or req.Limit traces were given.
-// Matches carry the matched spans of the source that found the trace first.
+// Matches carry the matched spans of the source that found the trace first,
+// whole: req.Projection is ignored.
 func (s *Store) Search(ctx context.Context, tenant string, req filter.Request, fn func(filter.Match) bool) error {
 	return s.search(ctx, tenant, req, false, fn)
 }
@@ -97,12 +101,126 @@ func (s *Store) Search(ctx context.Context, tenant string, req filter.Request, f
 // source holding the trace (the head, heads being cut, blocks), each span
 // once, instead of those of the first source only. req.Limit is ignored,
 // since every source must be read.
+//
+// With req.Projection set, matches come in no particular order and blocks
+// give light spans (see filter.Projection): fn must copy what it keeps of
+// a match. Block matches then stream to fn as blocks are read, and only
+// the traces another source may also hold (by the heads' matches and the
+// blocks' trace-ID filters) are held back to be merged and deduplicated,
+// so memory does not grow with the spans read.
 func (s *Store) SearchSpans(ctx context.Context, tenant string, req filter.Request, fn func(filter.Match) bool) error {
 	req.Limit = 0
+	if req.Projection != nil {
+		return s.searchProjected(ctx, tenant, req, fn)
+	}
 	return s.search(ctx, tenant, req, true, fn)
 }
 
+// heldMatch is a trace a projected search holds back; merged is set once
+// a second source added spans, which are then deduplicated.
+type heldMatch struct {
+	filter.Match
+	merged bool
+}
+
+// add merges m, a match of another source, into h, copying its spans.
+func (h *heldMatch) add(m filter.Match) {
+	h.StartUnixNano = min(h.StartUnixNano, m.StartUnixNano)
+	h.EndUnixNano = max(h.EndUnixNano, m.EndUnixNano)
+	h.Spans = append(h.Spans, filter.CloneSpans(m.Spans)...)
+	h.merged = true
+}
+
+func (s *Store) searchProjected(ctx context.Context, tenant string, req filter.Request, fn func(filter.Match) bool) error {
+	if err := req.Compile(); err != nil {
+		return err
+	}
+	// Deduplicating a span needs its ID and kind.
+	p := *req.Projection
+	p.Fields |= filter.FieldSpanID | filter.FieldKind
+	req.Projection = &p
+	held := make(map[model.TraceID]*heldMatch)
+	for _, h := range s.heads() {
+		err := h.Search(ctx, tenant, &req, func(m filter.Match) bool {
+			if x := held[m.TraceID]; x != nil {
+				x.add(m)
+			} else {
+				held[m.TraceID] = &heldMatch{Match: m}
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+	}
+	var blocks []*storedBlock
+	for _, b := range s.blocks.list(tenant) {
+		m := b.Meta()
+		if (req.StartUnixNano != 0 && m.MaxTimeUnixNano < req.StartUnixNano) || (req.EndUnixNano != 0 && m.MinTimeUnixNano > req.EndUnixNano) {
+			continue
+		}
+		if svc, ok := req.ServiceName(); ok && !slices.Contains(m.Services, svc) {
+			continue
+		}
+		blocks = append(blocks, b)
+	}
+	// elsewhere reports whether a block other than blocks[i] may hold
+	// trace id.
+	elsewhere := func(i int, id model.TraceID) bool {
+		key := block.NewTraceKey(id)
+		for j, o := range blocks {
+			if j != i && o.MayContainKey(key) {
+				return true
+			}
+		}
+		return false
+	}
+	stopped := false
+	for i, b := range blocks {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := b.Search(ctx, &req, func(m filter.Match) bool {
+			if x := held[m.TraceID]; x != nil {
+				x.add(m)
+				return true
+			}
+			if elsewhere(i, m.TraceID) {
+				m.Spans = filter.CloneSpans(m.Spans)
+				held[m.TraceID] = &heldMatch{Match: m}
+				return true
+			}
+			stopped = !fn(m)
+			return !stopped
+		})
+		if err != nil {
+			if s.skipFailedBlock(ctx, b, err) {
+				continue
+			}
+			return fmt.Errorf("search block %s: %w", b.Meta().ID, err)
+		}
+		if stopped {
+			return nil
+		}
+	}
+	// In trace ID order, so that a query's float sums do not change with
+	// map order from one run to the next.
+	ids := slices.SortedFunc(maps.Keys(held), func(a, b model.TraceID) int { return bytes.Compare(a[:], b[:]) })
+	for _, id := range ids {
+		x := held[id]
+		if x.merged {
+			x.Spans = dedupSpans(x.Spans)
+		}
+		if !fn(x.Match) {
+			return nil
+		}
+	}
+	return nil
+}
+
 func (s *Store) search(ctx context.Context, tenant string, req filter.Request, merge bool, fn func(filter.Match) bool) error {
+	// Matches are kept until every source was read: whole spans only.
+	req.Projection = nil
 	if err := req.Compile(); err != nil {
 		return err
 	}

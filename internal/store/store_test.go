@@ -214,7 +214,10 @@ func TestSearchSpansMergesSources(t *testing.T) {
 			children = append(children, spans[i])
 		}
 	}
-	for _, batch := range [][]model.Span{roots, nil, children, roots[:10]} {
+	// Two blocks and the head; some roots are in a block twice, in both
+	// blocks, or in a block and the head.
+	half := len(children) / 2
+	for _, batch := range [][]model.Span{roots, nil, children[:half], roots[:10], nil, children[half:], roots[5:15]} {
 		if batch == nil {
 			if err := s.CutHead(ctx); err != nil {
 				t.Fatal(err)
@@ -235,24 +238,31 @@ func TestSearchSpansMergesSources(t *testing.T) {
 		{"condition", filter.Request{Conditions: []filter.Condition{{Scope: filter.ScopeIntrinsic, Key: "name", Value: model.StringValue("work")}}}, 100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n, traces := 0, 0
-			keys := map[spanKey]bool{}
-			err := s.SearchSpans(ctx, "acme", tc.req, func(m filter.Match) bool {
-				traces++
-				for _, sp := range m.Spans {
-					if sp.TraceID != m.TraceID || keys[spanKey{sp.SpanID, sp.Kind}] {
-						t.Fatalf("span %s of trace %s repeated or misplaced", sp.SpanID, sp.TraceID)
+			for _, proj := range []*filter.Projection{nil, {Fields: filter.FieldServiceName}} {
+				n, traces := 0, 0
+				keys := map[spanKey]bool{}
+				req := tc.req
+				req.Projection = proj
+				err := s.SearchSpans(ctx, "acme", req, func(m filter.Match) bool {
+					traces++
+					for _, sp := range m.Spans {
+						if sp.TraceID != m.TraceID || keys[spanKey{sp.SpanID, sp.Kind}] {
+							t.Fatalf("projection %v: span %s of trace %s repeated or misplaced", proj, sp.SpanID, sp.TraceID)
+						}
+						if sp.Resource == nil || sp.Resource.ServiceName == "" {
+							t.Fatalf("projection %v: span %s without its service", proj, sp.SpanID)
+						}
+						keys[spanKey{sp.SpanID, sp.Kind}] = true
+						n++
 					}
-					keys[spanKey{sp.SpanID, sp.Kind}] = true
-					n++
+					return true
+				})
+				if err != nil {
+					t.Fatal(err)
 				}
-				return true
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n != tc.wantSpans {
-				t.Errorf("SearchSpans gave %d spans in %d traces, want %d spans", n, traces, tc.wantSpans)
+				if n != tc.wantSpans {
+					t.Errorf("projection %v: SearchSpans gave %d spans in %d traces, want %d spans", proj, n, traces, tc.wantSpans)
+				}
 			}
 			first, unlimited := 0, tc.req
 			unlimited.Limit = 0

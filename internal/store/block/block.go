@@ -175,10 +175,28 @@ func (b *Block) Meta() Meta { return b.meta }
 // MayContain reports whether the block may hold spans of trace id (false
 // means it certainly does not). It does no I/O.
 func (b *Block) MayContain(id model.TraceID) bool {
-	if !b.index.Bloom.mayContain(id) {
+	return b.MayContainKey(NewTraceKey(id))
+}
+
+// TraceKey is a trace ID with the hashes its lookups use, computed once
+// for asking many blocks.
+type TraceKey struct {
+	id     model.TraceID
+	h1, h2 uint64
+}
+
+// NewTraceKey returns the key of trace id.
+func NewTraceKey(id model.TraceID) TraceKey {
+	h1, h2 := traceHashes(id)
+	return TraceKey{id: id, h1: h1, h2: h2}
+}
+
+// MayContainKey is MayContain for a trace's key.
+func (b *Block) MayContainKey(k TraceKey) bool {
+	if !b.index.Bloom.mayContainHashes(k.h1, k.h2) {
 		return false
 	}
-	_, _, ok := b.index.lookup(id, b.meta.SpanCount)
+	_, _, ok := b.index.lookup(k.id, b.meta.SpanCount)
 	return ok
 }
 

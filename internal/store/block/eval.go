@@ -258,6 +258,12 @@ func (e *rgSearch) evalTime(ctx context.Context) error {
 	if !hasRange && !hasDur {
 		return nil
 	}
+	if !hasDur {
+		// A row group wholly inside the range needs no start times.
+		if lo, hi, ok := startBounds(e.rg, e.s.b.cols.start); ok && req.InTimeRange(lo) && req.InTimeRange(hi) {
+			return nil
+		}
+	}
 	start, err := e.read(ctx, e.s.b.cols.start)
 	if err != nil {
 		return err

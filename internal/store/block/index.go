@@ -90,11 +90,12 @@ func (b *bloom) add(id model.TraceID) {
 	}
 }
 
-func (b *bloom) mayContain(id model.TraceID) bool {
+// mayContainHashes reports whether the filter may hold the trace ID of
+// hashes h1, h2 (traceHashes).
+func (b *bloom) mayContainHashes(h1, h2 uint64) bool {
 	if len(b.words) == 0 {
 		return false
 	}
-	h1, h2 := traceHashes(id)
 	n := uint64(len(b.words)) * 64
 	for i := uint64(0); i < bloomHashes; i++ {
 		bit := (h1 + i*h2) % n

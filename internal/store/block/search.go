@@ -29,6 +29,12 @@ import (
 // per dictionary entry for dictionary-encoded pages); with a limit only the
 // trace ID and start time of matching rows are kept as candidates, and
 // whole spans are built only for the winning traces' matched rows.
+//
+// With req.Projection set and no limit, fn gets light spans holding only
+// the projected fields, built from just the columns they need; the Match's
+// Spans slice and the spans' Attributes are reused once fn returns, so fn
+// must copy what it keeps (filter.CloneSpans). A search with a limit
+// ignores the projection.
 func (b *Block) Search(ctx context.Context, req *filter.Request, fn func(filter.Match) bool) error {
 	if req.EndUnixNano != 0 && b.meta.MinTimeUnixNano > req.EndUnixNano {
 		return nil
@@ -38,6 +44,17 @@ func (b *Block) Search(ctx context.Context, req *filter.Request, fn func(filter.
 	}
 	s := &searcher{b: b, req: req, fn: fn, order: conditionOrder(req), searchBuffers: b.searchBuffers()}
 	defer b.searchBufs.Put(s.searchBuffers)
+	if req.Projection != nil && req.Limit == 0 {
+		s.proj = newProjected(req.Projection, s.sr, s.arena)
+		s.spans = s.spanBuf[:0]
+		defer func() {
+			// Keep the buffers, without what they point to.
+			clear(s.spans[:cap(s.spans)])
+			s.spanBuf = s.spans[:0]
+			clear(s.proj.arena[:cap(s.proj.arena)])
+			s.arena = s.proj.arena[:0]
+		}()
+	}
 	for rgi := range b.file.RowGroups() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -93,6 +110,12 @@ type searcher struct {
 	top candidateHeap
 	// cur is the trace being collected by a search without a limit.
 	cur *filter.Match
+	// curBuf holds cur. proj is the state of a search with a projection,
+	// which streams light spans: cur's Spans slice (spans) and the spans'
+	// Attributes are then reused once fn returns.
+	curBuf filter.Match
+	proj   *projected
+	spans  []model.Span
 }
 
 // searchBuffers are the buffers of a search, reused across row groups and,
@@ -105,6 +128,11 @@ type searchBuffers struct {
 	dedIdx, svcIdx []int32
 	isKey          []bool
 	sr             *spanReader
+	// rowBuf lists the selected rows of a row group being streamed.
+	rowBuf []int64
+	// spanBuf and arena hold the light spans of a projected search.
+	spanBuf []model.Span
+	arena   model.Attributes
 }
 
 // searchBuffers returns search buffers from the block's pool.
@@ -173,18 +201,25 @@ func (s *searcher) rowGroup(ctx context.Context, rgi int) (bool, error) {
 
 // maxStart returns the largest span start in rg by its column index.
 func maxStart(rg parquet.RowGroup, l leaf) (uint64, bool) {
+	_, hi, ok := startBounds(rg, l)
+	return hi, ok
+}
+
+// startBounds returns the smallest and largest span start in rg by its
+// column index.
+func startBounds(rg parquet.RowGroup, l leaf) (lo, hi uint64, ok bool) {
 	ci, err := rg.ColumnChunks()[l.index].ColumnIndex()
 	if err != nil || ci.NumPages() == 0 {
-		return 0, false
+		return 0, 0, false
 	}
-	var hi uint64
+	lo = ^uint64(0)
 	for i := range ci.NumPages() {
 		if ci.NullPage(i) {
-			continue
+			return 0, 0, false // the start column has no nulls
 		}
-		hi = max(hi, ci.MaxValue(i).Uint64())
+		lo, hi = min(lo, ci.MinValue(i).Uint64()), max(hi, ci.MaxValue(i).Uint64())
 	}
-	return hi, true
+	return lo, hi, true
 }
 
 // candidate is a trace that matched, with its matched rows.
@@ -428,6 +463,9 @@ const buildGap = 512
 // buildRows builds the spans of rows (sorted, relative to row group rgi)
 // and calls fn with each, in row order. It reads a batch of runs at a time,
 // so that a search that stops early reads little.
+//
+// With a projection (s.proj not nil) it decodes only the plan's columns and
+// builds light spans (see projected).
 func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func(int64, *model.Span) error) error {
 	var runs []rowRange
 	for _, row := range rows {
@@ -437,24 +475,48 @@ func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func
 		}
 		runs = append(runs, rowRange{row, row + 1})
 	}
+	if s.proj != nil {
+		// Light spans are handed over as they are built: bound the rows
+		// decoded at once, and so the column buffers.
+		runs = splitRuns(runs, projBatchRows)
+	}
 	next := 0 // index in rows
+	wanted := func(row int64) bool {
+		for next < len(rows) && rows[next] < row {
+			next++
+		}
+		return next < len(rows) && rows[next] == row
+	}
+	var all *fetchedRowGroup
+	if s.proj != nil {
+		// The few columns of light spans are fetched at once.
+		var err error
+		if all, err = s.b.fetchColumns(ctx, rgi, s.proj.plan.cols, runs); err != nil {
+			return err
+		}
+		defer all.release()
+	}
 	for len(runs) > 0 {
 		n, total := 0, int64(0)
-		for n < len(runs) && (n == 0 || total+runs[n].to-runs[n].from <= maxBuildRows) {
+		limit := int64(maxBuildRows)
+		if all != nil {
+			limit = projBatchRows
+		}
+		for n < len(runs) && (n == 0 || total+runs[n].to-runs[n].from <= limit) {
 			total += runs[n].to - runs[n].from
 			n++
 		}
 		batch := runs[:n]
 		runs = runs[n:]
+		if all != nil {
+			if err := s.sr.readProjected(ctx, all, batch, wanted, s.proj, fn); err != nil {
+				return err
+			}
+			continue
+		}
 		frg, err := s.b.fetchColumns(ctx, rgi, s.b.allColumns(), batch)
 		if err != nil {
 			return err
-		}
-		wanted := func(row int64) bool {
-			for next < len(rows) && rows[next] < row {
-				next++
-			}
-			return next < len(rows) && rows[next] == row
 		}
 		err = s.sr.read(ctx, frg, batch, wanted, fn)
 		frg.release()
@@ -465,6 +527,24 @@ func (s *searcher) buildRows(ctx context.Context, rgi int, rows []int64, fn func
 	return nil
 }
 
+// projBatchRows bounds the rows of light spans decoded at once. Pages of
+// the few columns they read hold many rows (a dictionary-encoded page
+// thousands), and a page across two batches is decoded twice.
+const projBatchRows = 16384
+
+// splitRuns cuts runs longer than n rows into runs of at most n.
+func splitRuns(runs []rowRange, n int64) []rowRange {
+	var out []rowRange
+	for _, r := range runs {
+		for r.to-r.from > n {
+			out = append(out, rowRange{r.from, r.from + n})
+			r.from += n
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // errStop ends a streaming row walk when fn asked to stop.
 var errStop = fmt.Errorf("search stopped")
 
@@ -472,7 +552,8 @@ var errStop = fmt.Errorf("search stopped")
 // them by trace and calls fn for each trace. It reports whether the search
 // must stop.
 func (s *searcher) stream(ctx context.Context, e *rgSearch, rgi int) (bool, error) {
-	rows := make([]int64, 0, e.sel.count())
+	rows := s.rowBuf[:0]
+	defer func() { s.rowBuf = rows[:0] }()
 	for _, r := range e.ranges {
 		for row := r.from; row < r.to; row++ {
 			if e.sel.has(row) {
@@ -480,12 +561,24 @@ func (s *searcher) stream(ctx context.Context, e *rgSearch, rgi int) (bool, erro
 			}
 		}
 	}
+	if s.proj != nil {
+		s.proj.plan = s.b.projPlan(s.req.Projection, e.info, s.proj.plan.cols)
+	}
 	err := s.buildRows(ctx, rgi, rows, func(_ int64, sp *model.Span) error {
-		if s.cur != nil && s.cur.TraceID != sp.TraceID && s.flush() {
-			return errStop
+		if s.cur != nil && s.cur.TraceID != sp.TraceID {
+			if s.flush() {
+				return errStop
+			}
+			if s.proj != nil {
+				s.proj.restart(sp)
+			}
 		}
 		if s.cur == nil {
-			s.cur = &filter.Match{TraceID: sp.TraceID, StartUnixNano: sp.StartTimeUnixNano, EndUnixNano: sp.EndTimeUnixNano}
+			s.curBuf = filter.Match{TraceID: sp.TraceID, StartUnixNano: sp.StartTimeUnixNano, EndUnixNano: sp.EndTimeUnixNano}
+			if s.proj != nil {
+				s.curBuf.Spans = s.spans[:0]
+			}
+			s.cur = &s.curBuf
 		}
 		s.cur.StartUnixNano = min(s.cur.StartUnixNano, sp.StartTimeUnixNano)
 		s.cur.EndUnixNano = max(s.cur.EndUnixNano, sp.EndTimeUnixNano)
@@ -499,7 +592,11 @@ func (s *searcher) stream(ctx context.Context, e *rgSearch, rgi int) (bool, erro
 		return false, err
 	}
 	// A row group ends at a trace boundary.
-	return s.flush(), nil
+	stop := s.flush()
+	if s.proj != nil {
+		s.proj.restart(nil)
+	}
+	return stop, nil
 }
 
 // flush hands the collected trace to fn and reports whether to stop.
@@ -509,5 +606,10 @@ func (s *searcher) flush() bool {
 	}
 	m := *s.cur
 	s.cur = nil
-	return !s.fn(m)
+	stop := !s.fn(m)
+	if s.proj != nil {
+		// fn copied what it keeps: reuse the spans.
+		s.spans = m.Spans[:0]
+	}
+	return stop
 }

@@ -23,6 +23,8 @@ type spanReader struct {
 	resources []*model.Resource
 	scopes    []*model.Scope
 	scratch   model.Attributes
+	// bySvc shares the attribute-less resources of light spans.
+	bySvc map[string]*model.Resource
 	// per-row dedicated values: index into the dedicated column, or -1
 	dedFixed [5]int
 	dedExtra [MaxDedicatedAttributes]int
@@ -186,23 +188,10 @@ func (sr *spanReader) span(s *model.Span) error {
 	if s.Name, _, err = sr.flatString(cs.name); err != nil {
 		return err
 	}
-	kind, err := sr.flatInt32(cs.kind)
-	if err != nil {
+	if err := sr.kind(s); err != nil {
 		return err
 	}
-	if kind < 0 || kind > int32(model.KindConsumer) {
-		return fmt.Errorf("span kind %d out of range", kind)
-	}
-	s.Kind = model.SpanKind(kind)
-	status, err := sr.flatInt32(cs.status)
-	if err != nil {
-		return err
-	}
-	if status < 0 || status > int32(model.StatusError) {
-		return fmt.Errorf("status code %d out of range", status)
-	}
-	s.StatusCode = model.StatusCode(status)
-	if s.StatusMessage, _, err = sr.flatString(cs.statusMessage); err != nil {
+	if err := sr.status(s); err != nil {
 		return err
 	}
 	service, hasResource, err := sr.flatString(cs.service)
@@ -227,7 +216,7 @@ func (sr *spanReader) span(s *model.Span) error {
 		return err
 	}
 	s.Flags = uint32(flags)
-	if s.Attributes, err = sr.attrList(&cs.spanAttrs, 1, nil, sr.spanDedicated); err != nil {
+	if s.Attributes, err = sr.attrList(&cs.spanAttrs, 1, nil, sr.spanDedicated, nil); err != nil {
 		return err
 	}
 	if s.DroppedAttributesCount, err = sr.flatUint32(cs.droppedAttrs); err != nil {
@@ -249,6 +238,33 @@ func (sr *spanReader) span(s *model.Span) error {
 		return err
 	}
 	return sr.scope(s)
+}
+
+// kind decodes the next row's span kind into s.
+func (sr *spanReader) kind(s *model.Span) error {
+	kind, err := sr.flatInt32(sr.cs.kind)
+	if err != nil {
+		return err
+	}
+	if kind < 0 || kind > int32(model.KindConsumer) {
+		return fmt.Errorf("span kind %d out of range", kind)
+	}
+	s.Kind = model.SpanKind(kind)
+	return nil
+}
+
+// status decodes the next row's status code and message into s.
+func (sr *spanReader) status(s *model.Span) error {
+	status, err := sr.flatInt32(sr.cs.status)
+	if err != nil {
+		return err
+	}
+	if status < 0 || status > int32(model.StatusError) {
+		return fmt.Errorf("status code %d out of range", status)
+	}
+	s.StatusCode = model.StatusCode(status)
+	s.StatusMessage, _, err = sr.flatString(sr.cs.statusMessage)
+	return err
 }
 
 func (sr *spanReader) flatUint32(l leaf) (uint32, error) {
@@ -287,8 +303,9 @@ func (sr *spanReader) spanDedicated(key string) (model.Value, error) {
 // attrList decodes the attribute list that starts at the current slot of
 // the group's leaves; depth is the list's repetition level. Decoded
 // attributes are appended to dst (a fresh slice when dst is nil and the list
-// is not empty). ded resolves dedicated entries; nil allows none.
-func (sr *spanReader) attrList(g *attrLeaves, depth int, dst model.Attributes, ded func(string) (model.Value, error)) (model.Attributes, error) {
+// is not empty). ded resolves dedicated entries; nil allows none. keep, when
+// not nil, picks the keys to decode: other entries are stepped over.
+func (sr *spanReader) attrList(g *attrLeaves, depth int, dst model.Attributes, ded func(string) (model.Value, error), keep func(string) bool) (model.Attributes, error) {
 	key, typ, str, i64, f64, byt := sr.col(g.key), sr.col(g.typ), sr.col(g.str), sr.col(g.int), sr.col(g.double), sr.col(g.bytes)
 	start := key.pos
 	if start >= key.slots {
@@ -307,7 +324,7 @@ func (sr *spanReader) attrList(g *attrLeaves, depth int, dst model.Attributes, d
 		}
 		return dst, nil
 	}
-	if dst == nil {
+	if dst == nil && keep == nil {
 		dst = make(model.Attributes, 0, end-start)
 	}
 	for slot := start; slot < end; slot++ {
@@ -321,6 +338,14 @@ func (sr *spanReader) attrList(g *attrLeaves, depth int, dst model.Attributes, d
 		key.val++
 		t := typ.i32[typ.val]
 		typ.val++
+		if keep != nil && !keep(k) {
+			for _, c := range []*column{str, i64, f64, byt} {
+				if c.defined(slot) {
+					c.val++
+				}
+			}
+			continue
+		}
 		var v model.Value
 		var has bool
 		switch vt := model.ValueType(t); {
@@ -405,7 +430,7 @@ func (sr *spanReader) events() ([]model.Event, error) {
 	}
 	if empty {
 		tc.pos, nc.pos, dc.pos = end, end, end
-		_, err := sr.attrList(&el.attrs, 2, nil, nil)
+		_, err := sr.attrList(&el.attrs, 2, nil, nil, nil)
 		return nil, err
 	}
 	out := make([]model.Event, 0, end-start)
@@ -422,7 +447,7 @@ func (sr *spanReader) events() ([]model.Event, error) {
 		if e.DroppedAttributesCount, err = sr.flatUint32(el.dropped); err != nil {
 			return nil, err
 		}
-		if e.Attributes, err = sr.attrList(&el.attrs, 2, nil, nil); err != nil {
+		if e.Attributes, err = sr.attrList(&el.attrs, 2, nil, nil, nil); err != nil {
 			return nil, fmt.Errorf("event %d: %w", len(out), err)
 		}
 		out = append(out, e)
@@ -442,7 +467,7 @@ func (sr *spanReader) links() ([]model.Link, error) {
 		for _, l := range []leaf{ll.traceID, ll.spanID, ll.traceState, ll.flags, ll.dropped} {
 			sr.col(l).pos = end
 		}
-		_, err := sr.attrList(&ll.attrs, 2, nil, nil)
+		_, err := sr.attrList(&ll.attrs, 2, nil, nil, nil)
 		return nil, err
 	}
 	out := make([]model.Link, 0, end-start)
@@ -463,7 +488,7 @@ func (sr *spanReader) links() ([]model.Link, error) {
 		if l.DroppedAttributesCount, err = sr.flatUint32(ll.dropped); err != nil {
 			return nil, err
 		}
-		if l.Attributes, err = sr.attrList(&ll.attrs, 2, nil, nil); err != nil {
+		if l.Attributes, err = sr.attrList(&ll.attrs, 2, nil, nil, nil); err != nil {
 			return nil, fmt.Errorf("link %d: %w", len(out), err)
 		}
 		out = append(out, l)
@@ -480,7 +505,7 @@ func (sr *spanReader) resource(service string, present bool) (*model.Resource, e
 		}
 		return model.StringValue(service), nil
 	}
-	attrs, err := sr.attrList(&sr.cs.resAttrs, 1, sr.scratch[:0], svcDedicated)
+	attrs, err := sr.attrList(&sr.cs.resAttrs, 1, sr.scratch[:0], svcDedicated, nil)
 	if err != nil {
 		return nil, fmt.Errorf("resource: %w", err)
 	}
@@ -517,7 +542,7 @@ func (sr *spanReader) scope(s *model.Span) error {
 	if err != nil {
 		return err
 	}
-	attrs, err := sr.attrList(&cs.scopeAttrs, 1, sr.scratch[:0], nil)
+	attrs, err := sr.attrList(&cs.scopeAttrs, 1, sr.scratch[:0], nil, nil)
 	if err != nil {
 		return fmt.Errorf("scope: %w", err)
 	}

@@ -23,29 +23,7 @@ func FuzzRoundTrip(f *testing.F) {
 		if math.IsNaN(d) {
 			return // NaN never equals itself, so a round trip cannot be compared
 		}
-		vals := []model.Value{
-			{}, model.StringValue(str), model.BoolValue(i%2 == 0), model.IntValue(i), model.DoubleValue(d),
-			{Type: model.ValueBytes, Str: str}, {Type: model.ValueArray, Str: str}, {Type: model.ValueMap, Str: str},
-		}
-		v := vals[int(typ)%len(vals)]
-		res := &model.Resource{ServiceName: svc, Attributes: model.Attributes{{Key: key, Value: v}}}
-		var spans []model.Span
-		for k := range int(n%40) + 1 {
-			s := model.Span{
-				TraceID: model.TraceID{byte(k % 3), 1}, SpanID: model.SpanID{byte(k), 2}, Name: str,
-				StartTimeUnixNano: uint64(i) + uint64(k), EndTimeUnixNano: uint64(d), Kind: model.SpanKind(k % 6),
-				Attributes: model.Attributes{{Key: key, Value: v}, {Key: "n", Value: model.IntValue(int64(k))}},
-			}
-			if k%2 == 0 {
-				s.Resource = res
-				s.Events = []model.Event{{Name: key, Attributes: model.Attributes{{Key: str, Value: v}}}}
-			}
-			if k%3 == 0 {
-				s.Scope = &model.Scope{Name: str, Version: key}
-				s.Links = []model.Link{{TraceID: s.TraceID, TraceState: str, Attributes: model.Attributes{{Key: key, Value: v}}}}
-			}
-			spans = append(spans, s)
-		}
+		spans, v := fuzzSpans(key, str, i, d, typ, svc, n)
 		ded := []string{"custom"}
 		if key == "custom" || isFixedDedicated(key) {
 			ded = nil
@@ -76,4 +54,34 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatalf("Search found %d traces, want %d", found, wantFound)
 		}
 	})
+}
+
+// fuzzSpans makes up to 40 spans of three traces from fuzzed keys and
+// values, with resources, events, scopes and links on some; v is the value
+// of attribute key on every span.
+func fuzzSpans(key, str string, i int64, d float64, typ byte, svc string, n uint16) ([]model.Span, model.Value) {
+	vals := []model.Value{
+		{}, model.StringValue(str), model.BoolValue(i%2 == 0), model.IntValue(i), model.DoubleValue(d),
+		{Type: model.ValueBytes, Str: str}, {Type: model.ValueArray, Str: str}, {Type: model.ValueMap, Str: str},
+	}
+	v := vals[int(typ)%len(vals)]
+	res := &model.Resource{ServiceName: svc, Attributes: model.Attributes{{Key: key, Value: v}}}
+	var spans []model.Span
+	for k := range int(n%40) + 1 {
+		s := model.Span{
+			TraceID: model.TraceID{byte(k % 3), 1}, SpanID: model.SpanID{byte(k), 2}, Name: str,
+			StartTimeUnixNano: uint64(i) + uint64(k), EndTimeUnixNano: uint64(d), Kind: model.SpanKind(k % 6),
+			Attributes: model.Attributes{{Key: key, Value: v}, {Key: "n", Value: model.IntValue(int64(k))}},
+		}
+		if k%2 == 0 {
+			s.Resource = res
+			s.Events = []model.Event{{Name: key, Attributes: model.Attributes{{Key: str, Value: v}}}}
+		}
+		if k%3 == 0 {
+			s.Scope = &model.Scope{Name: str, Version: key}
+			s.Links = []model.Link{{TraceID: s.TraceID, TraceState: str, Attributes: model.Attributes{{Key: key, Value: v}}}}
+		}
+		spans = append(spans, s)
+	}
+	return spans, v
 }

@@ -9,6 +9,7 @@ package filter
 import (
 	"fmt"
 	"regexp"
+	"slices"
 
 	"waymark/internal/model"
 )
@@ -78,6 +79,109 @@ type Request struct {
 	MaxDurationNano uint64
 	// Limit is the number of traces wanted; 0 means no limit.
 	Limit int
+	// Projection, if not nil, names the span fields the caller needs; a
+	// source may then fill in only those (see Projection). Nil means whole
+	// spans. It never changes which spans match.
+	Projection *Projection
+}
+
+// ProjectedField is a set of span fields a Projection asks for.
+type ProjectedField uint16
+
+// Span fields of a Projection. A span's TraceID and StartTimeUnixNano are
+// always filled in.
+const (
+	// FieldDuration fills in EndTimeUnixNano; without it EndTimeUnixNano
+	// equals StartTimeUnixNano.
+	FieldDuration ProjectedField = 1 << iota
+	FieldName
+	FieldKind
+	// FieldStatus fills in StatusCode and StatusMessage.
+	FieldStatus
+	FieldSpanID
+	FieldParentSpanID
+	// FieldServiceName fills in Resource (nil when the span has none) with
+	// its ServiceName.
+	FieldServiceName
+)
+
+// Projection names the fields of the spans a search returns that the
+// caller reads. A source honouring it leaves the other fields zero: a
+// projected span has its TraceID, StartTimeUnixNano, the Fields asked for,
+// the span attributes whose keys are in SpanAttributes (every entry of
+// such a key, in stored order, so Attributes.Get finds what it finds on
+// the whole span), and, when FieldServiceName is set or ResourceAttributes
+// is not empty, a Resource with its ServiceName and the attributes whose
+// keys are in ResourceAttributes, except that a resource attribute
+// "service.name" may be left out when ServiceName is not empty (lookups of
+// service.name read ServiceName first). Sources may also return whole
+// spans (the head does), so callers must not rely on fields being absent.
+//
+// A source honouring a projection may reuse a Match's Spans slice and the
+// spans' Attributes after the callback returns: the callback must copy
+// what it keeps (see CloneSpans).
+type Projection struct {
+	Fields             ProjectedField
+	SpanAttributes     []string
+	ResourceAttributes []string
+}
+
+// Has reports whether p asks for every field in f.
+func (p *Projection) Has(f ProjectedField) bool { return p.Fields&f == f }
+
+// Apply returns the projection of whole span s: the span a source
+// honouring p gives for it, with the resource's service.name attribute
+// kept. It allocates the attributes and resource it returns, so it is
+// meant for checking sources, not for scans.
+func (p *Projection) Apply(s *model.Span) model.Span {
+	out := model.Span{TraceID: s.TraceID, StartTimeUnixNano: s.StartTimeUnixNano, EndTimeUnixNano: s.StartTimeUnixNano}
+	if p.Has(FieldDuration) {
+		out.EndTimeUnixNano = s.EndTimeUnixNano
+	}
+	if p.Has(FieldName) {
+		out.Name = s.Name
+	}
+	if p.Has(FieldKind) {
+		out.Kind = s.Kind
+	}
+	if p.Has(FieldStatus) {
+		out.StatusCode, out.StatusMessage = s.StatusCode, s.StatusMessage
+	}
+	if p.Has(FieldSpanID) {
+		out.SpanID = s.SpanID
+	}
+	if p.Has(FieldParentSpanID) {
+		out.ParentSpanID = s.ParentSpanID
+	}
+	out.Attributes = pickAttrs(s.Attributes, p.SpanAttributes)
+	if s.Resource != nil && (p.Has(FieldServiceName) || len(p.ResourceAttributes) > 0) {
+		out.Resource = &model.Resource{ServiceName: s.Resource.ServiceName, Attributes: pickAttrs(s.Resource.Attributes, p.ResourceAttributes)}
+	}
+	return out
+}
+
+// pickAttrs returns the entries of attrs with a key in keys, or nil.
+func pickAttrs(attrs model.Attributes, keys []string) model.Attributes {
+	var out model.Attributes
+	for _, a := range attrs {
+		if slices.Contains(keys, a.Key) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// CloneSpans returns a copy of spans that shares nothing a projected search
+// may reuse: the slice and each span's Attributes are copied.
+func CloneSpans(spans []model.Span) []model.Span {
+	out := make([]model.Span, len(spans))
+	copy(out, spans)
+	for i := range out {
+		if out[i].Attributes != nil {
+			out[i].Attributes = append(model.Attributes(nil), out[i].Attributes...)
+		}
+	}
+	return out
 }
 
 // Compile prepares the regular expressions of r's conditions; call it once
