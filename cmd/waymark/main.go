@@ -112,7 +112,22 @@ func loadRoleConfig(args, env []string, stderr io.Writer) (cfg config.Config, lo
 		fmt.Fprintf(stderr, "waymark: %v\n", err)
 		return cfg, nil, 2, false
 	}
+	applyMemoryLimit(cfg, env, log)
 	return cfg, log, 0, true
+}
+
+// applyMemoryLimit sets the runtime's soft memory limit from memory_limit,
+// unless the environment sets GOMEMLIMIT (which the runtime has applied).
+func applyMemoryLimit(cfg config.Config, env []string, log *slog.Logger) {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "GOMEMLIMIT=") {
+			log.Info("memory limit from GOMEMLIMIT", "value", strings.TrimPrefix(kv, "GOMEMLIMIT="))
+			return
+		}
+	}
+	if cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(int64(cfg.MemoryLimit))
+	}
 }
 
 func serve(role app.Role, args, env []string, stderr io.Writer) int {

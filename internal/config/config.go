@@ -16,6 +16,11 @@ type Config struct {
 	Listen ListenConfig `yaml:"listen"`
 	// DataDir holds the write-ahead log, local blocks and caches.
 	DataDir string `yaml:"data_dir"`
+	// MemoryLimit is the Go runtime's soft memory limit for the process
+	// (what GOMEMLIMIT sets; the variable, when present, wins): near it the
+	// garbage collector works harder instead of letting the heap grow to
+	// twice what is live. 0 leaves the runtime's default (no limit).
+	MemoryLimit ByteSize `yaml:"memory_limit"`
 	// Log configures the program's own logs.
 	Log LogConfig `yaml:"log"`
 	// Tenancy configures X-Scope-OrgID handling.
@@ -160,10 +165,11 @@ type BlockConfig struct {
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
-		Listen:  ListenConfig{Address: "127.0.0.1"},
-		DataDir: "./waymark-data",
-		Log:     LogConfig{Level: "info", Format: "text"},
-		Tenancy: TenancyConfig{DefaultTenant: model.DefaultTenant},
+		Listen:      ListenConfig{Address: "127.0.0.1"},
+		DataDir:     "./waymark-data",
+		MemoryLimit: 400 << 20,
+		Log:         LogConfig{Level: "info", Format: "text"},
+		Tenancy:     TenancyConfig{DefaultTenant: model.DefaultTenant},
 		Receivers: ReceiversConfig{
 			OTLPGRPCPort: 4317, OTLPHTTPPort: 4318, ZipkinPort: 9411,
 			JaegerThriftHTTPPort: 14268, JaegerGRPCPort: 14250, JaegerCompactPort: 6831, JaegerBinaryPort: 6832,
@@ -213,6 +219,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Query.JaegerPort == 0 {
 		bad("query.jaeger_port", "must be set: it serves the UI, /metrics and /ready")
+	}
+	if c.MemoryLimit != 0 && c.MemoryLimit < 64<<20 {
+		bad("memory_limit", "%s is below the minimum of 64MiB (0 turns the limit off)", c.MemoryLimit)
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		bad("data_dir", "must not be empty")

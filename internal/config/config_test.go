@@ -76,6 +76,7 @@ func TestLoadRefusesBadInput(t *testing.T) {
 		{name: "compaction window too short", args: []string{"--storage.compaction.window=10s"}, want: "storage.compaction.window"},
 		{name: "compacted blocks too small", args: []string{"--storage.compaction.max_block_spans=10"}, want: "storage.compaction.max_block_spans"},
 		{name: "no trace spans", args: []string{"--query.max_trace_spans=0"}, want: "query.max_trace_spans"},
+		{name: "memory limit too small", args: []string{"--memory_limit=1MiB"}, want: "memory_limit"},
 		{name: "query budget below a trace", env: []string{"WAYMARK_QUERY_MAX_SPANS_PER_QUERY=99999"}, want: "query.max_spans_per_query"},
 	}
 	for _, tc := range cases {
