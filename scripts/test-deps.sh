@@ -29,11 +29,14 @@ if [ ! -x bin/minio ]; then
   GOBIN="$PWD/bin" go install "github.com/minio/minio@${MINIO_VERSION}"
 fi
 
-# The OpenTelemetry JavaScript SDK for the OTLP/HTTP interop test, at the
-# versions pinned in test/interop/package-lock.json. node and npm come from
-# the machine (Debian's packages when missing); npm ci runs only when the
-# packages are not installed yet.
-if [ ! -d test/interop/node_modules ]; then
+# The OpenTelemetry JavaScript SDK for the OTLP/HTTP interop test and DuckDB
+# (whose native library comes in npm's optional package for the platform)
+# for the block-format test, at the versions pinned in
+# test/interop/package-lock.json. node and npm come from the machine
+# (Debian's packages when missing); npm ci runs only when the packages are
+# not installed yet or the lockfile changed since they were.
+if [ ! -f test/interop/node_modules/.package-lock.json ] ||
+  [ test/interop/package-lock.json -nt test/interop/node_modules/.package-lock.json ]; then
   if ! command -v npm >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq nodejs npm
   fi

@@ -23,11 +23,11 @@ var jsPackages = []string{
 	"@opentelemetry/sdk-trace-base",
 }
 
-// requireNode returns the path of node once it and the interop packages are
-// installed. When they are missing the test is skipped on a developer's
+// requireNode returns the path of node once it and the npm packages pkgs
+// are installed in test/interop. When they are missing the test is skipped on a developer's
 // machine and fails under CI, where scripts/test-deps.sh must have
 // installed them.
-func requireNode(t *testing.T) string {
+func requireNode(t *testing.T, pkgs ...string) string {
 	t.Helper()
 	missing := func(format string, args ...any) {
 		t.Helper()
@@ -40,7 +40,7 @@ func requireNode(t *testing.T) string {
 	if err != nil {
 		missing("node is not installed: %v", err)
 	}
-	for _, pkg := range jsPackages {
+	for _, pkg := range pkgs {
 		if _, err := os.Stat(filepath.Join(interopDir, "node_modules", pkg, "package.json")); err != nil {
 			missing("npm package %s is not installed in test/interop: %v", pkg, err)
 		}
@@ -59,7 +59,7 @@ type jsSent struct {
 // JavaScript SDK's OTLP/HTTP exporter (OTLP/JSON) run by node, then reads
 // it back through the Jaeger query API.
 func TestOTLPJavaScriptSDKOverHTTP(t *testing.T) {
-	node := requireNode(t)
+	node := requireNode(t, jsPackages...)
 	s := startServer(t)
 	start := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
 	startUS := start.UnixMicro()
