@@ -135,6 +135,7 @@ type result struct {
 	idP50, idP99 time.Duration
 	search20     time.Duration
 	searchRare   time.Duration
+	searchScan   time.Duration
 	// traceql are the workload's TraceQL searches, in order.
 	traceql []time.Duration
 	metrics time.Duration
@@ -352,6 +353,11 @@ func timeQueries(r *result, w workload, queryURL, tempoURL string, rep loadgen.R
 	r.searchRare = timed("search for a value no span has", searchReps, false, func() (time.Duration, int, error) {
 		return jaegerSearch(queryURL, w.service, w.rareKey, w.rareValue, data)
 	})
+	if w.scanKey != "" {
+		r.searchScan = timed("search for a request ID no span has", searchReps, false, func() (time.Duration, int, error) {
+			return jaegerSearch(queryURL, w.service, w.scanKey, w.scanValue, data)
+		})
+	}
 	r.traceql = make([]time.Duration, len(w.traceql))
 	for i, q := range w.traceql {
 		r.traceql[i] = timed("TraceQL "+q.q, searchReps, q.wantMatches, func() (time.Duration, int, error) {
@@ -487,7 +493,10 @@ func printTable(rs []result, cfg runConfig, protocol string) {
 	row("trace by ID p50 (100 random IDs)", "ms", ms(func(r result) time.Duration { return r.idP50 }))
 	row("trace by ID p99", "ms", ms(func(r result) time.Duration { return r.idP99 }))
 	row(fmt.Sprintf("search service=%s %s=%s, limit 20", w.service, w.tagKey, w.tagValue), "ms", ms(func(r result) time.Duration { return r.search20 }))
-	row(fmt.Sprintf("search for a value no span has (%s=%s; the whole range must be searched)", w.rareKey, w.rareValue), "ms", ms(func(r result) time.Duration { return r.searchRare }))
+	row(fmt.Sprintf("search for a value no span has (%s=%s; block summaries rule every block out)", w.rareKey, w.rareValue), "ms", ms(func(r result) time.Duration { return r.searchRare }))
+	if w.scanKey != "" {
+		row(fmt.Sprintf("search for a request ID no span has (%s; every block of the range is read)", w.scanKey), "ms", ms(func(r result) time.Duration { return r.searchScan }))
+	}
 	for i, q := range w.traceql {
 		row(fmt.Sprintf("TraceQL %s `%s`, limit 20", q.name, q.q), "ms", ms(func(r result) time.Duration { return r.traceql[i] }))
 	}

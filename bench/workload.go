@@ -21,9 +21,13 @@ type workload struct {
 	// service and tagKey/tagValue: the search by service + attribute
 	// (limit 20), which has many matches in the range.
 	service, tagKey, tagValue string
-	// rareKey/rareValue: an attribute value no span has, so the search
-	// must scan the whole range.
+	// rareKey/rareValue: an attribute value no span has, of a key with few
+	// values, which block summaries rule out without reading blocks.
 	rareKey, rareValue string
+	// scanKey/scanValue (optional): a value no span has of a key with too
+	// many values for block summaries (a request ID), so the search reads
+	// every block of the range.
+	scanKey, scanValue string
 	// traceql are searches (limit 20) through the Tempo API.
 	traceql []namedQuery
 	// metrics is a TraceQL metrics query over the whole range (query_range).
@@ -59,6 +63,7 @@ func workloadFor(shape string, varied bool) (workload, error) {
 			shape:   loadgen.PlatformShape(),
 			service: "checkout", tagKey: "http.route", tagValue: "/api/v1/cart",
 			rareKey: "user.tier", rareValue: "platinum",
+			scanKey: loadgen.RequestIDKey, scanValue: "00000000-0000-4000-8000-000000000000",
 			traceql: []namedQuery{
 				{"service + status", `{ resource.service.name = "checkout" && status = error }`, true},
 				{"attribute regex", `{ span.http.route =~ "/api/v1/(cart|payments)" }`, true},

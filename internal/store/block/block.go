@@ -201,9 +201,10 @@ func (b *Block) MayContainKey(k TraceKey) bool {
 }
 
 // FindTrace returns the spans of trace id in block order, or nil, nil when
-// the block has none. It fetches the pages of the index range that may hold
-// the trace in one request, narrows it to the trace's exact rows with the
-// trace_id column, and builds spans from the column values of those rows.
+// the block has none. It fetches the trace_id pages of the index range that
+// may hold the trace and narrows it to the trace's exact rows; only if there
+// are any does it fetch every column's pages of those rows, in one request,
+// and build spans from their values.
 func (b *Block) FindTrace(ctx context.Context, id model.TraceID) ([]model.Span, error) {
 	if !b.MayContain(id) {
 		return nil, nil
@@ -220,15 +221,22 @@ func (b *Block) FindTrace(ctx context.Context, id model.TraceID) ([]model.Span, 
 	defer b.readers.Put(sr)
 	var spans []model.Span
 	err := guard(func() error {
-		rg, err := b.fetchColumns(ctx, rgi, b.allColumns(), []rowRange{local})
+		// The trace_id pages first: when the bloom filter was wrong (or the
+		// trace is elsewhere), nothing else is fetched or decoded.
+		ids, err := b.fetchColumns(ctx, rgi, []int{b.cols.traceID.index}, []rowRange{local})
+		if err != nil {
+			return err
+		}
+		exact, err := traceRows(ctx, ids, b.cols.traceID, local, id, sr.col(b.cols.traceID))
+		ids.release()
+		if err != nil || exact.from == exact.to {
+			return err
+		}
+		rg, err := b.fetchColumns(ctx, rgi, b.allColumns(), []rowRange{exact})
 		if err != nil {
 			return err
 		}
 		defer rg.release()
-		exact, err := traceRows(ctx, rg, b.cols.traceID, local, id, sr.col(b.cols.traceID))
-		if err != nil || exact.from == exact.to {
-			return err
-		}
 		spans = make([]model.Span, 0, exact.to-exact.from)
 		return sr.read(ctx, rg, []rowRange{exact}, nil, func(_ int64, s *model.Span) error {
 			spans = append(spans, *s)
