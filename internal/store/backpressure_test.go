@@ -72,7 +72,7 @@ func TestOverloadedWhenBlockWritingIsBehind(t *testing.T) {
 	if overloaded == nil {
 		t.Fatalf("%d batches accepted while no block could be written; want a refusal", accepted)
 	}
-	if unflushed := s.headBytes() + s.cuttingBytes.Load(); unflushed > 2*maxBytes+maxBytes/2 {
+	if unflushed := s.unflushedBytes(); unflushed > 2*maxBytes+maxBytes/2 {
 		t.Errorf("%d bytes of spans held when refusing, want about %d at most", unflushed, 2*maxBytes)
 	}
 	if overloaded.RetryAfter <= 0 {

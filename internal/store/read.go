@@ -42,11 +42,12 @@ func (s *Store) FindTrace(ctx context.Context, tenant string, id model.TraceID) 
 	for _, h := range s.heads() {
 		spans = appendFound(spans, h.FindTrace(tenant, id))
 	}
+	key := block.NewTraceKey(id) // hashed once for every block's filter
 	for _, b := range s.blocks.list(tenant) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if !b.MayContain(id) {
+		if !b.MayContainKey(key) {
 			continue
 		}
 		found, err := b.FindTrace(ctx, id)

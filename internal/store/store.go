@@ -109,9 +109,6 @@ type Store struct {
 	cutMu     sync.Mutex
 	cuttingMu sync.RWMutex
 	cutting   []*head.Head
-	// cuttingBytes is the sum of the cutting heads' bytes: with the current
-	// head's, the span memory not yet in blocks, which Consume bounds.
-	cuttingBytes atomic.Int64
 	// cutNow asks the loop to cut the head before its next tick.
 	cutNow   chan struct{}
 	blocks   *blockSet
@@ -211,7 +208,7 @@ func (s *Store) Consume(ctx context.Context, b model.Batch) error {
 	// Spans not yet in blocks are bounded to twice the head's size: the head
 	// being filled and the one being written. Beyond that, block writing is
 	// behind ingest and senders are asked to retry.
-	if unflushed := s.headBytes() + s.cuttingBytes.Load(); unflushed > 2*s.opts.HeadMaxBytes {
+	if unflushed := s.unflushedBytes(); unflushed > 2*s.opts.HeadMaxBytes {
 		s.metrics.refused.Inc()
 		return &model.OverloadedError{Reason: "block writing is behind ingest", RetryAfter: 2 * time.Second}
 	}
@@ -242,11 +239,14 @@ func (s *Store) Consume(ctx context.Context, b model.Batch) error {
 	return nil
 }
 
-// headBytes returns the current head's estimated span memory.
-func (s *Store) headBytes() int64 {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.head.Stats().Bytes
+// unflushedBytes returns the estimated memory of the spans not yet in
+// blocks: the current head's and those of the heads being written.
+func (s *Store) unflushedBytes() int64 {
+	var n int64
+	for _, h := range s.heads() {
+		n += h.Stats().Bytes
+	}
+	return n
 }
 
 func (s *Store) loop() {
@@ -296,10 +296,8 @@ func (s *Store) CutHead(ctx context.Context) error {
 	}
 	s.head = head.New()
 	s.headSince = time.Now()
-	oldBytes := old.Stats().Bytes
 	s.cuttingMu.Lock()
 	s.cutting = append(s.cutting, old)
-	s.cuttingBytes.Add(oldBytes)
 	s.cuttingMu.Unlock()
 	s.mu.Unlock()
 
@@ -313,7 +311,6 @@ func (s *Store) CutHead(ctx context.Context) error {
 	}
 	s.cuttingMu.Lock()
 	s.cutting = slices.DeleteFunc(s.cutting, func(h *head.Head) bool { return h == old })
-	s.cuttingBytes.Add(-oldBytes)
 	s.cuttingMu.Unlock()
 	return nil
 }

@@ -57,13 +57,17 @@ func AppendString(dst []byte, s string) []byte {
 }
 
 // AppendStrings appends ss as a JSON array of strings; nil gives [].
-func AppendStrings(dst []byte, ss []string) []byte {
+func AppendStrings(dst []byte, ss []string) []byte { return AppendList(dst, ss, AppendString) }
+
+// AppendList appends list as a JSON array, each element written by enc;
+// nil gives [].
+func AppendList[T any](dst []byte, list []T, enc func([]byte, T) []byte) []byte {
 	dst = append(dst, '[')
-	for i, s := range ss {
+	for i, v := range list {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = AppendString(dst, s)
+		dst = enc(dst, v)
 	}
 	return append(dst, ']')
 }

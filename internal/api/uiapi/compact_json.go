@@ -73,22 +73,10 @@ func appendField(dst []byte, name string) []byte {
 	return append(dst, '"', ':')
 }
 
-// appendList appends list as a JSON array, each element by enc.
-func appendList[T any](dst []byte, list []T, enc func([]byte, T) []byte) []byte {
-	dst = append(dst, '[')
-	for i, v := range list {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = enc(dst, v)
-	}
-	return append(dst, ']')
-}
-
 func appendInt32(dst []byte, v int32) []byte { return strconv.AppendInt(dst, int64(v), 10) }
 
 func appendInts(dst []byte, name string, v []int32) []byte {
-	return appendList(appendField(dst, name), v, appendInt32)
+	return jsonenc.AppendList(appendField(dst, name), v, appendInt32)
 }
 
 // smallIntDigits are the digits of a small-integer column sent as a
@@ -112,7 +100,7 @@ func appendSmallInts(dst []byte, name string, v []int32) []byte {
 }
 
 func appendFloats(dst []byte, name string, v []float64) []byte {
-	return appendList(appendField(dst, name), v, appendMicros)
+	return jsonenc.AppendList(appendField(dst, name), v, appendMicros)
 }
 
 // maxExactMicros bounds the µs values whose ns count is an exact float64.
@@ -144,7 +132,9 @@ func appendMicros(dst []byte, f float64) []byte {
 }
 
 // appendAttrList appends a flat attribute list; nil gives [].
-func appendAttrList(dst []byte, list []any) []byte { return appendList(dst, list, appendScalar) }
+func appendAttrList(dst []byte, list []any) []byte {
+	return jsonenc.AppendList(dst, list, appendScalar)
+}
 
 // appendScalar appends one entry of an attribute list: a string index or a
 // value as jsonValue renders it.
@@ -165,7 +155,7 @@ func appendScalar(dst []byte, v any) []byte {
 }
 
 func appendEntities(dst []byte, es []CompactEntity) []byte {
-	return appendList(dst, es, func(dst []byte, e CompactEntity) []byte {
+	return jsonenc.AppendList(dst, es, func(dst []byte, e CompactEntity) []byte {
 		dst = append(dst, `{"name":`...)
 		dst = jsonenc.AppendString(dst, e.Name)
 		if e.Version != "" {
@@ -206,7 +196,7 @@ func appendOptionalAttrs(dst []byte, list []any) []byte {
 }
 
 func appendEvents(dst []byte, evs []CompactEvent) []byte {
-	return appendList(dst, evs, func(dst []byte, e CompactEvent) []byte {
+	return jsonenc.AppendList(dst, evs, func(dst []byte, e CompactEvent) []byte {
 		dst = append(dst, `{"time":`...)
 		dst = appendMicros(dst, e.TimeUs)
 		dst = append(dst, `,"name":`...)
@@ -216,7 +206,7 @@ func appendEvents(dst []byte, evs []CompactEvent) []byte {
 }
 
 func appendLinks(dst []byte, ls []CompactLink) []byte {
-	return appendList(dst, ls, func(dst []byte, l CompactLink) []byte {
+	return jsonenc.AppendList(dst, ls, func(dst []byte, l CompactLink) []byte {
 		dst = append(dst, `{"traceID":`...)
 		dst = jsonenc.AppendString(dst, l.TraceID)
 		dst = append(dst, `,"spanID":`...)

@@ -193,11 +193,17 @@ func NewTraceKey(id model.TraceID) TraceKey {
 
 // MayContainKey is MayContain for a trace's key.
 func (b *Block) MayContainKey(k TraceKey) bool {
-	if !b.index.Bloom.mayContainHashes(k.h1, k.h2) {
-		return false
-	}
-	_, _, ok := b.index.lookup(k.id, b.meta.SpanCount)
+	_, _, ok := b.locate(k)
 	return ok
+}
+
+// locate returns the rows [from, to) that hold the trace of k if the block
+// may have it: the bloom filter first, then the index.
+func (b *Block) locate(k TraceKey) (from, to int64, ok bool) {
+	if !b.index.Bloom.mayContainHashes(k.h1, k.h2) {
+		return 0, 0, false
+	}
+	return b.index.lookup(k.id, b.meta.SpanCount)
 }
 
 // FindTrace returns the spans of trace id in block order, or nil, nil when
@@ -206,10 +212,10 @@ func (b *Block) MayContainKey(k TraceKey) bool {
 // are any does it fetch every column's pages of those rows, in one request,
 // and build spans from their values.
 func (b *Block) FindTrace(ctx context.Context, id model.TraceID) ([]model.Span, error) {
-	if !b.MayContain(id) {
+	from, to, ok := b.locate(NewTraceKey(id))
+	if !ok {
 		return nil, nil
 	}
-	from, to, _ := b.index.lookup(id, b.meta.SpanCount)
 	rgi := b.index.rowGroupOf(from)
 	if rgi < 0 {
 		return nil, fmt.Errorf("find trace %s: %w: row %d outside row groups", id, ErrCorrupt, from)
