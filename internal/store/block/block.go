@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"sync"
 
 	"github.com/parquet-go/parquet-go"
@@ -62,7 +64,10 @@ type Block struct {
 	cols      columnSet
 	bkt       objstore.Bucket
 	dataName  string
-	cancel    context.CancelFunc
+	// local is the data file held open when the bucket offers positioned
+	// reads (see LocalBucket); nil means every read is a range request.
+	local  *os.File
+	cancel context.CancelFunc
 	// readers, searchBufs and fetchBufs pool span readers, search buffers
 	// and fetched bytes, which outlive one lookup.
 	readers, searchBufs, fetchBufs sync.Pool
@@ -98,27 +103,35 @@ func Open(ctx context.Context, bkt objstore.Bucket, tenant, id string) (*Block, 
 	}
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b := &Block{meta: meta, index: idx, bkt: bkt, dataName: dir + DataFile, cancel: cancel}
-	r := &bucketReaderAt{ctx: life, bkt: bkt, name: dir + DataFile, size: meta.DataSize}
-	if err := guard(func() error { return b.openData(r) }); err != nil {
-		cancel()
+	var r io.ReaderAt = &bucketReaderAt{ctx: life, bkt: bkt, name: dir + DataFile, size: meta.DataSize}
+	if lb, ok := bkt.(LocalBucket); ok {
+		if b.local, err = lb.OpenFile(dir + DataFile); err != nil {
+			cancel()
+			return nil, fmt.Errorf("open block %s: %w", id, err)
+		}
+		r = b.local
+	}
+	if err := guard(func() error { return b.openData(r, meta.DataSize) }); err != nil {
+		_ = b.Close() // read-only: closing cannot lose data
 		return nil, fmt.Errorf("open block %s: %w", id, err)
 	}
 	return b, nil
 }
 
-// openData opens data.parquet and checks it against the meta and index.
-func (b *Block) openData(r *bucketReaderAt) error {
-	if r.size < 12 {
-		return fmt.Errorf("%w: data file of %d bytes", ErrCorrupt, r.size)
+// openData opens data.parquet, of size bytes, and checks it against the
+// meta and index.
+func (b *Block) openData(r io.ReaderAt, size int64) error {
+	if size < 12 {
+		return fmt.Errorf("%w: data file of %d bytes", ErrCorrupt, size)
 	}
 	var tail [8]byte
-	if _, err := r.ReadAt(tail[:], r.size-8); err != nil {
+	if _, err := r.ReadAt(tail[:], size-8); err != nil {
 		return fmt.Errorf("read data footer: %w", err)
 	}
-	if footer := int64(binary.LittleEndian.Uint32(tail[:4])); footer+12 > r.size || string(tail[4:]) != "PAR1" {
+	if footer := int64(binary.LittleEndian.Uint32(tail[:4])); footer+12 > size || string(tail[4:]) != "PAR1" {
 		return fmt.Errorf("%w: bad parquet footer", ErrCorrupt)
 	}
-	f, err := parquet.OpenFile(r, r.size,
+	f, err := parquet.OpenFile(r, size,
 		parquet.SkipBloomFilters(true),
 		parquet.OptimisticRead(true),
 		parquet.ReadBufferSize(readBufferSize),
@@ -320,5 +333,19 @@ func (b *Block) Iter(ctx context.Context, fn func(model.Span) error) error {
 // Close releases the block; in-flight reads are cancelled.
 func (b *Block) Close() error {
 	b.cancel()
+	if b.local != nil {
+		if err := b.local.Close(); err != nil {
+			return fmt.Errorf("close block %s: %w", b.meta.ID, err)
+		}
+	}
 	return nil
+}
+
+// source returns what reads of the data file go through for a lookup
+// under ctx: the open local file, or range requests tied to ctx.
+func (b *Block) source(ctx context.Context) io.ReaderAt {
+	if b.local != nil {
+		return b.local
+	}
+	return &bucketReaderAt{ctx: ctx, bkt: b.bkt, name: b.dataName, size: b.meta.DataSize}
 }

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/thanos-io/objstore/providers/filesystem"
-
 	"waymark/internal/model"
 	"waymark/internal/store/filter"
 )
@@ -25,10 +23,7 @@ func cpuTime(tb testing.TB) time.Duration {
 
 func benchWrite(b *testing.B, traces int, varied bool) {
 	ctx := context.Background()
-	bkt, err := filesystem.NewBucket(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
+	bkt := newBucket(b)
 	spans := newWorkload(1, varied).traces(traces)
 	b.ReportAllocs()
 	var (
@@ -89,22 +84,29 @@ func BenchmarkBlockRead(b *testing.B) {
 	spans := newWorkload(11, true).traces(200_000)
 	blk := writeOpen(b, newBucket(b), spans, WriteOptions{})
 	ctx := context.Background()
-	b.Run("find-trace", func(b *testing.B) {
-		lat := make([]time.Duration, 0, b.N)
-		b.ReportAllocs()
-		b.ResetTimer()
-		c0 := cpuTime(b)
-		for i := range b.N {
-			id := spans[(i*7919*5)%len(spans)].TraceID
-			t0 := time.Now()
-			got, err := blk.FindTrace(ctx, id)
-			lat = append(lat, time.Since(t0))
-			if err != nil || len(got) != 5 {
-				b.Fatalf("FindTrace: %d spans, %v", len(got), err)
+	// The same block read through range requests, as on object storage.
+	ranged, err := Open(ctx, rangeBucket{blk.bkt}, "tenant-a", blk.Meta().ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, blk := range map[string]*Block{"find-trace": blk, "find-trace-ranges": ranged} {
+		b.Run(name, func(b *testing.B) {
+			lat := make([]time.Duration, 0, b.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			c0 := cpuTime(b)
+			for i := range b.N {
+				id := spans[(i*7919*5)%len(spans)].TraceID
+				t0 := time.Now()
+				got, err := blk.FindTrace(ctx, id)
+				lat = append(lat, time.Since(t0))
+				if err != nil || len(got) != 5 {
+					b.Fatalf("FindTrace: %d spans, %v", len(got), err)
+				}
 			}
-		}
-		reportLatency(b, cpuTime(b)-c0, lat)
-	})
+			reportLatency(b, cpuTime(b)-c0, lat)
+		})
+	}
 	rare := spans[len(spans)/3]
 	withService2 := map[model.TraceID]bool{}
 	for i := range spans {

@@ -16,20 +16,29 @@ import (
 	"time"
 
 	"github.com/thanos-io/objstore"
-	"github.com/thanos-io/objstore/providers/filesystem"
 
 	"waymark/internal/model"
+	"waymark/internal/store/bucket"
 	"waymark/internal/store/filter"
 )
 
+// newBucket returns the local block store Waymark uses, whose blocks read
+// through a data file held open (LocalBucket).
 func newBucket(t testing.TB) objstore.Bucket {
 	t.Helper()
-	bkt, err := filesystem.NewBucket(t.TempDir())
+	bkt, err := bucket.OpenFilesystem(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, ok := bkt.(LocalBucket); !ok {
+		t.Fatal("the filesystem bucket is not a LocalBucket")
+	}
 	return bkt
 }
+
+// rangeBucket hides LocalBucket, so that blocks read every range with a
+// range request as they do on object storage.
+type rangeBucket struct{ objstore.Bucket }
 
 // writeOpen writes spans as a block and opens it.
 func writeOpen(t testing.TB, bkt objstore.Bucket, spans []model.Span, opts WriteOptions) *Block {
@@ -225,9 +234,19 @@ func TestFindTrace(t *testing.T) {
 	for _, s := range sortedCopy(spans) {
 		want[s.TraceID] = append(want[s.TraceID], s)
 	}
-	for _, rgs := range []int{0, 7, 333} {
-		t.Run(fmt.Sprintf("row group spans %d", rgs), func(t *testing.T) {
-			b := writeOpen(t, newBucket(t), spans, WriteOptions{RowGroupSpans: rgs})
+	type setup struct {
+		name   string
+		rgs    int
+		ranges bool
+	}
+	for _, tc := range []setup{{"one row group", 0, false}, {"row groups of 7", 7, false}, {"row groups of 333", 333, false},
+		{"range requests", 333, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			bkt := newBucket(t)
+			if tc.ranges {
+				bkt = rangeBucket{bkt}
+			}
+			b := writeOpen(t, bkt, spans, WriteOptions{RowGroupSpans: tc.rgs})
 			ctx := context.Background()
 			for id, w := range want {
 				if id[1]%32 != 0 && id != long[0].TraceID {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -126,6 +127,14 @@ func readObject(ctx context.Context, bkt objstore.Bucket, name string, limit int
 		return nil, fmt.Errorf("object %s exceeds %d bytes", name, limit)
 	}
 	return b, nil
+}
+
+// LocalBucket is implemented by buckets whose objects are local files. An
+// open block keeps its data file open in such a bucket and reads a range
+// with one positioned read, instead of opening the object for every range.
+// An open file stays readable after the bucket deletes the object.
+type LocalBucket interface {
+	OpenFile(name string) (*os.File, error)
 }
 
 // bucketReaderAt reads ranges of one object. io.ReaderAt has no context, so

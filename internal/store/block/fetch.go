@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/thanos-io/objstore"
 )
 
 // A block read fetches the byte ranges of the pages it needs up front, with
@@ -26,11 +25,9 @@ const coalesceGap = 32 << 10
 type byteRange struct{ off, end int64 }
 
 // fetched holds prefetched ranges of one object and serves reads from them,
-// falling back to the bucket for anything outside them.
+// falling back to src for anything outside them.
 type fetched struct {
-	ctx    context.Context
-	bkt    objstore.Bucket
-	name   string
+	src    io.ReaderAt
 	size   int64
 	ranges []byteRange // sorted, disjoint
 	data   [][]byte    // of each range, in buf
@@ -44,15 +41,14 @@ func (f *fetched) ReadAt(p []byte, off int64) (int, error) {
 	if i < len(f.ranges) && f.ranges[i].off <= off && off+int64(len(p)) <= f.ranges[i].end {
 		return copy(p, f.data[i][off-f.ranges[i].off:]), nil
 	}
-	r := bucketReaderAt{ctx: f.ctx, bkt: f.bkt, name: f.name, size: f.size}
-	return r.ReadAt(p, off)
+	return f.src.ReadAt(p, off)
 }
 
-// fetchRanges reads the given ranges of name after coalescing them, into
-// one buffer taken from pool.
-func fetchRanges(ctx context.Context, bkt objstore.Bucket, name string, size int64, want []byteRange, pool *sync.Pool) (*fetched, error) {
+// fetchRanges reads the given ranges of src, an object of size bytes,
+// after coalescing them, into one buffer taken from pool.
+func fetchRanges(src io.ReaderAt, size int64, want []byteRange, pool *sync.Pool) (*fetched, error) {
 	slices.SortFunc(want, func(a, b byteRange) int { return cmp.Compare(a.off, b.off) })
-	f := &fetched{ctx: ctx, bkt: bkt, name: name, size: size, pool: pool}
+	f := &fetched{src: src, size: size, pool: pool}
 	for _, r := range want {
 		r.off, r.end = max(r.off, 0), min(r.end, size)
 		if r.off >= r.end {
@@ -79,16 +75,9 @@ func fetchRanges(ctx context.Context, bkt objstore.Bucket, name string, size int
 		n := int(r.end - r.off)
 		f.data[i] = f.buf[at : at+n : at+n]
 		at += n
-		rc, err := bkt.GetRange(ctx, name, r.off, r.end-r.off)
-		if err != nil {
+		if got, err := src.ReadAt(f.data[i], r.off); got < n {
 			f.release()
-			return nil, fmt.Errorf("read %s at %d: %w", name, r.off, err)
-		}
-		_, err = io.ReadFull(rc, f.data[i])
-		_ = rc.Close() // read-only: nothing to flush
-		if err != nil {
-			f.release()
-			return nil, fmt.Errorf("read %s at %d: %w", name, r.off, err)
+			return nil, fmt.Errorf("read %d bytes at %d: %w", n, r.off, cmp.Or(err, io.ErrUnexpectedEOF))
 		}
 	}
 	return f, nil
@@ -152,6 +141,9 @@ func (b *Block) chunkRanges(rgi, col int, from, to int64) ([]byteRange, error) {
 // and returns the row group reading from the fetched bytes.
 // The caller must release the row group once it is done reading it.
 func (b *Block) fetchColumns(ctx context.Context, rgi int, cols []int, ranges []rowRange) (*fetchedRowGroup, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // a local file read does not look at ctx
+	}
 	var want []byteRange
 	rg := b.file.RowGroups()[rgi]
 	chunks := rg.ColumnChunks()
@@ -167,7 +159,7 @@ func (b *Block) fetchColumns(ctx context.Context, rgi int, cols []int, ranges []
 			want = append(want, rs...)
 		}
 	}
-	f, err := fetchRanges(ctx, b.bkt, b.dataName, b.meta.DataSize, want, &b.fetchBufs)
+	f, err := fetchRanges(b.source(ctx), b.meta.DataSize, want, &b.fetchBufs)
 	if err != nil {
 		return nil, err
 	}

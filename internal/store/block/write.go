@@ -41,8 +41,11 @@ const DefaultRowGroupSpans = 50_000
 const writeChunk = 1024
 
 // pageBufferSize is the uncompressed page size: small enough that a trace
-// lookup decompresses little, large enough to compress well.
-const pageBufferSize = 64 << 10
+// lookup decompresses little, large enough to compress well. A lookup
+// decompresses about one page per column, half its CPU time: against 64
+// KiB pages, 32 KiB cut a lookup's CPU by a quarter and cost 3 % more bytes
+// on disk (16 KiB: half, and 11 % more bytes).
+const pageBufferSize = 32 << 10
 
 // dictionaryMaxBytes bounds a column chunk's dictionary; a column with more
 // distinct data falls back to plain encoding, so that reading one page never

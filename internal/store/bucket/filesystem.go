@@ -83,6 +83,19 @@ func (b *fsBucket) Upload(ctx context.Context, name string, r io.Reader, _ ...ob
 	return nil
 }
 
+// OpenFile opens object name for reading; the file stays readable after
+// the object is deleted. It lets blocks read ranges with positioned reads.
+func (b *fsBucket) OpenFile(name string) (*os.File, error) {
+	if name == "" || strings.HasSuffix(name, "/") || !filepath.IsLocal(filepath.FromSlash(name)) {
+		return nil, fmt.Errorf("open: bad object name %q", name)
+	}
+	f, err := os.Open(filepath.Join(b.root, filepath.FromSlash(name)))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	return f, nil
+}
+
 // writeSynced copies r into a new file and fsyncs it.
 func writeSynced(ctx context.Context, name string, r io.Reader) error {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)

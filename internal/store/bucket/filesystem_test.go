@@ -84,3 +84,39 @@ func TestFilesystemUpload(t *testing.T) {
 		})
 	}
 }
+
+func TestFilesystemOpenFile(t *testing.T) {
+	ctx := context.Background()
+	bkt, err := OpenFilesystem(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bkt.Upload(ctx, "t/a/data", strings.NewReader("0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	opener, ok := bkt.(interface{ OpenFile(string) (*os.File, error) })
+	if !ok {
+		t.Fatal("the filesystem bucket does not offer OpenFile")
+	}
+	for _, bad := range []string{"", "t/a/", "../t/a/data", "/etc/passwd", "t/../../x"} {
+		if f, err := opener.OpenFile(bad); err == nil {
+			f.Close()
+			t.Errorf("OpenFile(%q) succeeded", bad)
+		}
+	}
+	if _, err := opener.OpenFile("t/a/missing"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("OpenFile of a missing object = %v, want not exist", err)
+	}
+	f, err := opener.OpenFile("t/a/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := bkt.Delete(ctx, "t/a/data"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if n, err := f.ReadAt(buf, 3); err != nil || string(buf[:n]) != "3456" {
+		t.Errorf("ReadAt after delete = %q, %v; want 3456", buf[:n], err)
+	}
+}
