@@ -362,13 +362,20 @@ func (c *column) appendWindow(p parquet.Page, skip, take int64) error {
 		if len(offs) < v1+1 {
 			return errShortPage(len(offs)-1, v1)
 		}
-		for k := v0; k < v1; k++ {
-			from, to := offs[k], offs[k+1]
-			if from > to || int(to) > len(data) {
-				return fmt.Errorf("byte array offsets %d..%d outside %d bytes", from, to, len(data))
+		// The values are contiguous in the page: one copy of their bytes,
+		// then their offsets shifted to where the copy lands.
+		lo, hi := offs[v0], offs[v1]
+		if lo > hi || int(hi) > len(data) {
+			return fmt.Errorf("byte array offsets %d..%d outside %d bytes", lo, hi, len(data))
+		}
+		shift := uint32(len(c.plain.data)) - lo // modular: offs[k]+shift is the new offset
+		c.plain.data = append(c.plain.data, data[lo:hi]...)
+		for k := v0 + 1; k <= v1; k++ {
+			if offs[k] < offs[k-1] {
+				return fmt.Errorf("byte array offsets %d..%d decrease", offs[k-1], offs[k])
 			}
 			c.ids = append(c.ids, int32(^c.plain.len()))
-			c.plain.add(data[from:to])
+			c.plain.offs = append(c.plain.offs, offs[k]+shift)
 		}
 	default:
 		return fmt.Errorf("unexpected page of %s values", kind)
