@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
+	"sync"
 
 	"waymark/internal/model"
 	"waymark/internal/store/block"
@@ -249,37 +251,8 @@ func (s *Store) search(ctx context.Context, tenant string, req filter.Request, m
 			return err
 		}
 	}
-	// Blocks are ordered newest first, and each returns its req.Limit newest
-	// matching traces. Once limit traces are known, a block whose newest
-	// span is older than the limit-th trace cannot change the answer.
-	for _, b := range s.blocks.list(tenant) {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		m := b.Meta()
-		if req.StartUnixNano != 0 && m.MaxTimeUnixNano < req.StartUnixNano {
-			continue
-		}
-		if req.EndUnixNano != 0 && m.MinTimeUnixNano > req.EndUnixNano {
-			continue
-		}
-		if svc, ok := req.ServiceName(); ok && !slices.Contains(m.Services, svc) || b.cannotMatch(&req) {
-			s.metrics.searchBlocksSkip.Inc()
-			continue
-		}
-		if req.Limit > 0 && len(all) >= req.Limit {
-			head.SortNewestFirst(all)
-			if m.MaxTimeUnixNano < all[req.Limit-1].StartUnixNano {
-				break
-			}
-		}
-		s.metrics.searchBlocksRead.Inc()
-		if err := b.Search(ctx, &req, collect); err != nil {
-			if s.skipFailedBlock(ctx, b, err) {
-				continue
-			}
-			return fmt.Errorf("search block %s: %w", m.ID, err)
-		}
+	if err := s.searchBlocks(ctx, tenant, &req, &all, collect); err != nil {
+		return err
 	}
 	for _, i := range merged {
 		all[i].Spans = dedupSpans(all[i].Spans)
@@ -291,6 +264,95 @@ func (s *Store) search(ctx context.Context, tenant string, req filter.Request, m
 		}
 		if !fn(m) {
 			break
+		}
+	}
+	return nil
+}
+
+// blockSearch is one block's part of a search: the block's matches, once
+// done is closed.
+type blockSearch struct {
+	b       *storedBlock
+	matches []filter.Match
+	err     error
+	done    chan struct{}
+}
+
+// searchBlocks searches tenant's blocks that may match req and gives their
+// matches to collect, block by block, newest block first. Up to GOMAXPROCS
+// blocks are read at once (after the first, for a search with a limit), so
+// a search that reads many blocks uses every core. Blocks are ordered newest first, and each returns its req.Limit
+// newest matching traces: once *all, what collect gathered, holds limit
+// traces, a block whose newest span is older than the limit-th trace
+// cannot change the answer, and neither can any block after it: such
+// blocks are not started, and those already started are cancelled.
+func (s *Store) searchBlocks(ctx context.Context, tenant string, req *filter.Request, all *[]filter.Match, collect func(filter.Match) bool) error {
+	var blocks []*storedBlock
+	for _, b := range s.blocks.list(tenant) {
+		m := b.Meta()
+		if req.StartUnixNano != 0 && m.MaxTimeUnixNano < req.StartUnixNano {
+			continue
+		}
+		if req.EndUnixNano != 0 && m.MinTimeUnixNano > req.EndUnixNano {
+			continue
+		}
+		if svc, ok := req.ServiceName(); ok && !slices.Contains(m.Services, svc) || b.cannotMatch(req) {
+			s.metrics.searchBlocksSkip.Inc()
+			continue
+		}
+		blocks = append(blocks, b)
+	}
+	// past reports whether the block with newest span maxTime, and every
+	// block after it, cannot change the answer.
+	past := func(maxTime uint64) bool {
+		if req.Limit <= 0 || len(*all) < req.Limit {
+			return false
+		}
+		head.SortNewestFirst(*all)
+		return maxTime < (*all)[req.Limit-1].StartUnixNano
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	parts := make([]*blockSearch, 0, workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for next, taken := 0, 0; next < len(blocks) || len(parts) > 0; taken++ {
+		// Start blocks until workers are busy, unless the answer is known.
+		// A search with a limit reads the newest block alone first: it
+		// often holds the whole answer, and a second block read alongside
+		// would only slow it down.
+		busy := workers
+		if req.Limit > 0 && taken == 0 {
+			busy = 1
+		}
+		for next < len(blocks) && len(parts) < busy && !past(blocks[next].Meta().MaxTimeUnixNano) {
+			p := &blockSearch{b: blocks[next], done: make(chan struct{})}
+			next++
+			parts = append(parts, p)
+			s.metrics.searchBlocksRead.Inc()
+			wg.Go(func() {
+				defer close(p.done)
+				p.err = p.b.Search(ctx, req, func(m filter.Match) bool {
+					p.matches = append(p.matches, m)
+					return true
+				})
+			})
+		}
+		if len(parts) == 0 || past(parts[0].b.Meta().MaxTimeUnixNano) {
+			return nil // the remaining blocks cannot change the answer
+		}
+		p := parts[0]
+		parts = parts[1:]
+		<-p.done
+		if p.err != nil {
+			if s.skipFailedBlock(ctx, p.b, p.err) {
+				continue
+			}
+			return fmt.Errorf("search block %s: %w", p.b.Meta().ID, p.err)
+		}
+		for _, m := range p.matches {
+			collect(m)
 		}
 	}
 	return nil

@@ -94,7 +94,9 @@ func TestFilesystemOpenFile(t *testing.T) {
 	if err := bkt.Upload(ctx, "t/a/data", strings.NewReader("0123456789")); err != nil {
 		t.Fatal(err)
 	}
-	opener, ok := bkt.(interface{ OpenFile(string) (*os.File, error) })
+	opener, ok := bkt.(interface {
+		OpenFile(string) (*os.File, error)
+	})
 	if !ok {
 		t.Fatal("the filesystem bucket does not offer OpenFile")
 	}

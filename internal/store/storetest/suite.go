@@ -10,6 +10,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -334,6 +335,8 @@ func testSearchNewestFirst(t *testing.T, e *env) {
 			cut(t, s) // the last round stays in the head
 		}
 	}
+	const blocksRead = "waymark_store_search_blocks_read_total"
+	read0 := e.metric(blocksRead, "")
 	// The 15 newest traces: the last round's 20, newest first.
 	got := search(t, s, "acme", filter.Request{Limit: 15})
 	if len(got) != 15 {
@@ -344,6 +347,24 @@ func testSearchNewestFirst(t *testing.T, e *env) {
 		if want := last[len(last)-3*(i+1)].TraceID; m.TraceID != want {
 			t.Fatalf("result %d is %s, want %s (newest first)", i, m.TraceID, want)
 		}
+	}
+	// The head's 20 traces answer limit 15: no block is read. Limit 25
+	// needs the newest block's 5 newest traces; blocks are read in
+	// parallel, so up to GOMAXPROCS blocks are started, never all three.
+	if got := e.metric(blocksRead, ""); got != read0 {
+		t.Errorf("limit 15 read %v blocks, want none", got-read0)
+	}
+	got = search(t, s, "acme", filter.Request{Limit: 25})
+	if len(got) != 25 {
+		t.Fatalf("limit 25 gave %d traces", len(got))
+	}
+	for i, m := range got[20:] {
+		if want := rounds[2][len(rounds[2])-3*(i+1)].TraceID; m.TraceID != want {
+			t.Fatalf("result %d is %s, want %s (newest first)", 20+i, m.TraceID, want)
+		}
+	}
+	if n := e.metric(blocksRead, "") - read0; n < 1 || n > float64(min(runtime.GOMAXPROCS(0), 2)) {
+		t.Errorf("limit 25 read %v blocks, want 1 to %d of 3", n, min(runtime.GOMAXPROCS(0), 2))
 	}
 	// seq=7 occurs once per round: 4 traces, newest round first, across
 	// head and blocks.
