@@ -9,7 +9,7 @@ import (
 	"waymark/internal/store/block"
 )
 
-// benchInputs writes four level-0 blocks of the reference workload, 25,000
+// benchInputs writes four level-0 blocks of the reference workload, 50,000
 // spans each, the last repeating a tenth of the first.
 func benchInputs(b *testing.B, varied bool) []*block.Block {
 	b.Helper()
@@ -19,7 +19,7 @@ func benchInputs(b *testing.B, varied bool) []*block.Block {
 	var blocks []*block.Block
 	var first []model.Span
 	for i := 0; i < 4; i++ {
-		td := loadgen.BuildTraces(shape, 5000, 1e18+uint64(i)*1e9, uint64(i+1))
+		td := loadgen.BuildTraces(shape, benchTraces, 1e18+uint64(i)*1e9, uint64(i+1))
 		spans := model.SpansFromTraces(nil, td)
 		// BuildTraces reuses marker IDs; make each block's traces distinct.
 		for j := range spans {
@@ -35,6 +35,9 @@ func benchInputs(b *testing.B, varied bool) []*block.Block {
 	}
 	return blocks
 }
+
+// benchTraces is the number of traces of each input block (5 spans each).
+const benchTraces = 10_000
 
 func BenchmarkMerge(b *testing.B) {
 	blocks := benchInputs(b, false)
