@@ -46,11 +46,11 @@ func BenchmarkMerge(b *testing.B) {
 	b.ResetTimer()
 	var spans int
 	for b.Loop() {
-		m, err := Merge(ctx, blocks)
+		m, err := Merge(ctx, blocks, func([]model.Span) error { return nil })
 		if err != nil {
 			b.Fatal(err)
 		}
-		spans += len(m.Spans) + m.Duplicates
+		spans += m.Spans + m.Duplicates
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(spans), "ns/span")
 }
@@ -73,7 +73,7 @@ func BenchmarkCompact(b *testing.B) {
 			b.ResetTimer()
 			var spans, bytes int64
 			for b.Loop() {
-				res, err := c.Compact(ctx, g, blocks, func(context.Context, block.Meta, []model.Span) error { return nil })
+				res, err := c.Compact(ctx, g, blocks, nil, func(context.Context, block.Meta) error { return nil })
 				if err != nil {
 					b.Fatal(err)
 				}
