@@ -13,7 +13,7 @@ import (
 const (
 	DefaultWindow        = time.Hour
 	DefaultMinInputs     = 4
-	DefaultMaxBlockSpans = 100_000
+	DefaultMaxBlockSpans = 2_000_000
 	DefaultGrace         = 5 * time.Minute
 )
 
@@ -27,11 +27,11 @@ type Options struct {
 	// open must hold before they are merged into one block of the next
 	// level (default 4).
 	MinInputs int
-	// MaxBlockSpans bounds the spans of a compacted block: a compaction
-	// holds its spans in memory, about 600 bytes each for spans with six
-	// attributes, so the default 100,000 takes about 60 MiB (and a merge
-	// allocates about 3 KiB per span while it runs). Blocks this
-	// large are never inputs.
+	// MaxBlockSpans bounds the spans of a compacted block (default
+	// 2,000,000, about 60-120 MB on disk). A compaction streams, so it
+	// bounds block size rather than memory: fewer, larger blocks mean
+	// fewer reads per trace lookup, larger ones a longer compaction.
+	// Blocks this large are never inputs.
 	MaxBlockSpans int64
 	// Grace is how long after its end a window stays open to new blocks
 	// (default 5 minutes). Once closed, all its blocks are merged.

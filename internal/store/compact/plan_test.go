@@ -99,3 +99,57 @@ func TestPlanNeverRepeatsABlock(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanMergesHeadCuts replays an hour of head cuts of 70,000 spans a
+// minute under the default options, applying every planned compaction,
+// and checks that the window ends in as few blocks as the span limit
+// allows.
+func TestPlanMergesHeadCuts(t *testing.T) {
+	const cut = 70_000
+	hour := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+	var metas []block.Meta
+	merges := 0
+	// settle applies the compactions planned at now until none is due.
+	settle := func(now time.Time) {
+		for {
+			groups := Plan(metas, now, Options{})
+			if len(groups) == 0 {
+				return
+			}
+			for _, g := range groups {
+				if g.Spans() > DefaultMaxBlockSpans {
+					t.Fatalf("group %s merges %d spans", g, g.Spans())
+				}
+				merges++
+				out := planMeta(g.Tenant, fmt.Sprintf("m%03d", merges), g.Level, g.Spans(), time.Time{})
+				out.MinTimeUnixNano, out.MaxTimeUnixNano = ^uint64(0), 0
+				for _, m := range g.Inputs {
+					out.MinTimeUnixNano = min(out.MinTimeUnixNano, m.MinTimeUnixNano)
+					out.MaxTimeUnixNano = max(out.MaxTimeUnixNano, m.MaxTimeUnixNano)
+					metas = slices.DeleteFunc(metas, func(x block.Meta) bool { return x.ID == m.ID })
+				}
+				metas = append(metas, out)
+			}
+		}
+	}
+	for i := range 60 {
+		at := hour.Add(time.Duration(i)*time.Minute + 30*time.Second)
+		metas = append(metas, planMeta("t", fmt.Sprintf("h%02d", i), 0, cut, at))
+		settle(at)
+		if len(metas) > 12 {
+			t.Fatalf("%d blocks in the open window after %d cuts", len(metas), i+1)
+		}
+	}
+	settle(hour.Add(time.Hour + 6*time.Minute))
+	var total int64
+	for _, m := range metas {
+		total += m.SpanCount
+	}
+	if total != 60*cut {
+		t.Fatalf("window holds %d spans, want %d", total, 60*cut)
+	}
+	// 4.2 million spans need three blocks of at most 2 million.
+	if len(metas) != 3 {
+		t.Errorf("closed window ends in %d blocks, want 3: %v", len(metas), groupIDs([]Group{{Tenant: "t", Inputs: metas}}))
+	}
+}
