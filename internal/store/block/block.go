@@ -288,30 +288,37 @@ func (b *Block) spanReader() *spanReader {
 	return newSpanReader(&b.cols, b.dedicated)
 }
 
+// iterRows is the number of rows Iter reads and decodes at once, so that
+// its memory does not depend on the row group size.
+const iterRows = 8192
+
 // Iter calls fn for every span in block order; it stops at fn's first error
-// and returns it.
+// and returns it. It decodes iterRows rows at a time.
 func (b *Block) Iter(ctx context.Context, fn func(model.Span) error) error {
 	sr := b.spanReader()
 	defer b.readers.Put(sr)
+	cols := b.allColumns()
 	for rgi, rg := range b.file.RowGroups() {
-		var fnErr error
-		err := guard(func() error {
-			all := []rowRange{{0, rg.NumRows()}}
-			frg, err := b.fetchColumns(ctx, rgi, b.allColumns(), all)
-			if err != nil {
-				return err
-			}
-			defer frg.release()
-			return sr.read(ctx, frg, all, nil, func(_ int64, s *model.Span) error {
-				fnErr = fn(*s)
-				return fnErr
+		for from, n := int64(0), rg.NumRows(); from < n; from += iterRows {
+			var fnErr error
+			err := guard(func() error {
+				part := []rowRange{{from, min(from+iterRows, n)}}
+				frg, err := b.fetchColumns(ctx, rgi, cols, part)
+				if err != nil {
+					return err
+				}
+				defer frg.release()
+				return sr.read(ctx, frg, part, nil, func(_ int64, s *model.Span) error {
+					fnErr = fn(*s)
+					return fnErr
+				})
 			})
-		})
-		if fnErr != nil {
-			return fnErr
-		}
-		if err != nil {
-			return fmt.Errorf("iterate block %s: row group %d: %w", b.meta.ID, rgi, err)
+			if fnErr != nil {
+				return fnErr
+			}
+			if err != nil {
+				return fmt.Errorf("iterate block %s: row group %d: %w", b.meta.ID, rgi, err)
+			}
 		}
 	}
 	return nil

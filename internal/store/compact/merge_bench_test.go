@@ -2,7 +2,10 @@ package compact
 
 import (
 	"context"
+	"runtime"
+	rtmetrics "runtime/metrics"
 	"testing"
+	"time"
 
 	"waymark/internal/loadgen"
 	"waymark/internal/model"
@@ -55,6 +58,40 @@ func BenchmarkMerge(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(spans), "ns/span")
 }
 
+// watchHeap samples the heap (live and not yet collected objects) until
+// the returned function is called, which returns the largest growth seen
+// over the heap at the start. It shows how memory grows with the merge.
+func watchHeap() (peak func() uint64) {
+	const name = "/memory/classes/heap/objects:bytes"
+	runtime.GC()
+	sample := []rtmetrics.Sample{{Name: name}}
+	rtmetrics.Read(sample)
+	base := sample[0].Value.Uint64()
+	done, result := make(chan struct{}), make(chan uint64)
+	go func() {
+		s := []rtmetrics.Sample{{Name: name}}
+		var top uint64
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				result <- top
+				return
+			case <-tick.C:
+				rtmetrics.Read(s)
+				top = max(top, s[0].Value.Uint64())
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		return max(<-result, base) - base
+	}
+}
+
+// BenchmarkCompact merges four blocks of 50,000 spans (benchInputs) into
+// one; peak-heap-MiB is the largest heap growth seen while it runs.
 func BenchmarkCompact(b *testing.B) {
 	for _, tc := range []struct {
 		name   string
@@ -72,6 +109,7 @@ func BenchmarkCompact(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			var spans, bytes int64
+			peak := watchHeap()
 			for b.Loop() {
 				res, err := c.Compact(ctx, g, blocks, nil, func(context.Context, block.Meta) error { return nil })
 				if err != nil {
@@ -82,6 +120,7 @@ func BenchmarkCompact(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(spans), "ns/span")
 			b.ReportMetric(float64(bytes)/float64(spans), "disk-bytes/span")
+			b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MiB")
 		})
 	}
 }
