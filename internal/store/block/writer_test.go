@@ -31,19 +31,27 @@ func objects(t *testing.T, bkt objstore.Bucket) map[string][]byte {
 }
 
 // addInCalls adds spans to w in calls of the given sizes, the rest in a
-// last call.
-func addInCalls(t *testing.T, w *Writer, spans []model.Span, sizes []int) {
+// last call. With reuse set, each call gets a copy in one buffer that is
+// cleared once Add returns, as a caller reusing its slice does.
+func addInCalls(t *testing.T, w *Writer, spans []model.Span, sizes []int, reuse bool) {
 	t.Helper()
-	for _, n := range sizes {
-		n = min(n, len(spans))
-		if err := w.Add(spans[:n]); err != nil {
+	var buf []model.Span
+	add := func(part []model.Span) {
+		if reuse {
+			buf = append(buf[:0], part...)
+			part = buf
+		}
+		if err := w.Add(part); err != nil {
 			t.Fatalf("Add: %v", err)
 		}
+		clear(buf)
+	}
+	for _, n := range sizes {
+		n = min(n, len(spans))
+		add(spans[:n])
 		spans = spans[n:]
 	}
-	if err := w.Add(spans); err != nil {
-		t.Fatalf("Add: %v", err)
-	}
+	add(spans)
 }
 
 func TestWriterMatchesWrite(t *testing.T) {
@@ -62,11 +70,13 @@ func TestWriterMatchesWrite(t *testing.T) {
 	tests := []struct {
 		name  string
 		sizes []int
+		reuse bool
 	}{
-		{"one call", nil},
-		{"uneven calls", []int{1, 7, 1023, 1024, 3333}},
-		{"calls splitting traces", []int{2, 3, 2, 3, 999, 1001}},
-		{"empty calls", []int{0, 10, 0, 0, 5000}},
+		{"one call", nil, false},
+		{"uneven calls", []int{1, 7, 1023, 1024, 3333}, false},
+		{"calls splitting traces", []int{2, 3, 2, 3, 999, 1001}, false},
+		{"empty calls", []int{0, 10, 0, 0, 5000}, false},
+		{"caller reuses its slice", []int{5, 5, 5, 700, 5, 1200}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,7 +86,7 @@ func TestWriterMatchesWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer w.Abort()
-			addInCalls(t, w, sorted, tc.sizes)
+			addInCalls(t, w, sorted, tc.sizes, tc.reuse)
 			got, err := w.Close()
 			if err != nil {
 				t.Fatal(err)
@@ -110,7 +120,7 @@ func TestWriterBloomUpperBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Abort()
-	addInCalls(t, w, spans, []int{100, 100})
+	addInCalls(t, w, spans, []int{100, 100}, false)
 	meta, err := w.Close()
 	if err != nil {
 		t.Fatal(err)
