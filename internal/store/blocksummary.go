@@ -97,9 +97,18 @@ func (z *summarizer) addTrace(trace []model.Span) {
 	summary.Dependencies(z.deps, trace)
 }
 
+// maxSeenResources bounds the resources a summarizer remembers having
+// added: a block read shares *Resource values only among recent spans, so
+// the set would otherwise grow with the block. Adding a resource's tags
+// again changes nothing.
+const maxSeenResources = 4096
+
 // observe records a span's operation and tags.
 func (z *summarizer) observe(s *model.Span) {
 	z.ops[operationEntry{Service: s.ServiceName(), Name: s.Name, Kind: uint8(s.Kind)}] = struct{}{}
+	if len(z.resources) >= maxSeenResources {
+		clear(z.resources)
+	}
 	z.tags.Add(s, z.resources)
 }
 

@@ -50,6 +50,33 @@ func TestSummarizerMatchesHead(t *testing.T) {
 	}
 }
 
+func TestSummarizerManyResourceValues(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	spans := genTraces(rng, 3000, uint64(time.Now().UnixNano()), 7)
+	if len(spans) <= maxSeenResources {
+		t.Fatalf("%d spans do not exceed the %d remembered resources", len(spans), maxSeenResources)
+	}
+	shared := newSummarizer()
+	fresh := newSummarizer()
+	for i := range spans {
+		shared.add(&spans[i])
+		s := spans[i]
+		// A fresh but equal resource for every span, as a block read of
+		// many resources gives.
+		res := *s.Resource
+		s.Resource = &res
+		fresh.add(&s)
+	}
+	want, _ := json.Marshal(shared.summary())
+	got, _ := json.Marshal(fresh.summary())
+	if string(got) != string(want) {
+		t.Errorf("summary with a resource per span differs:\n got %s\nwant %s", got, want)
+	}
+	if n := len(fresh.resources); n > maxSeenResources {
+		t.Errorf("summarizer remembers %d resources, more than %d", n, maxSeenResources)
+	}
+}
+
 func TestCompactedInputsStayReadableUntilDue(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()

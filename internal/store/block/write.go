@@ -274,14 +274,13 @@ func hasPageBounds(column string) bool {
 
 // Writer writes one block from spans given in block order (trace ID, start
 // time, span ID), streaming its data to the bucket as row groups fill:
-// memory holds a chunk of rows, the trace index and the statistics, not
-// the block. Row groups end at trace boundaries. Close completes the block
+// memory holds the row group being encoded, the trace index and the
+// statistics, not the block. Row groups end at trace boundaries. Close completes the block
 // (meta.json last, so it becomes visible only then); Abort or a failure
 // removes what was written. A Writer is not safe for concurrent use.
 type Writer struct {
 	ctx      context.Context
 	bkt      objstore.Bucket
-	opts     WriteOptions
 	popts    []parquet.WriterOption
 	meta     Meta
 	dir      string
@@ -322,7 +321,6 @@ func NewWriter(ctx context.Context, bkt objstore.Bucket, tenant string, opts Wri
 	w := &Writer{
 		ctx:   ctx,
 		bkt:   bkt,
-		opts:  opts,
 		popts: popts,
 		meta: Meta{
 			Version:         FormatVersion,
