@@ -137,7 +137,7 @@ type CompactionConfig struct {
 	Window Duration `yaml:"window"`
 	// MaxBlockSpans bounds the spans of a compacted block. A compaction
 	// streams its blocks, so memory does not grow with it; a block of
-	// 2,000,000 spans takes about 60-120 MB on disk. At least 1000.
+	// 2,000,000 spans takes 35-120 MB on disk, by span size. At least 1000.
 	MaxBlockSpans int `yaml:"max_block_spans"`
 }
 

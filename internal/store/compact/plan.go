@@ -28,7 +28,7 @@ type Options struct {
 	// level (default 4).
 	MinInputs int
 	// MaxBlockSpans bounds the spans of a compacted block (default
-	// 2,000,000, about 60-120 MB on disk). A compaction streams, so it
+	// 2,000,000, 35-120 MB on disk by span size). A compaction streams, so it
 	// bounds block size rather than memory: fewer, larger blocks mean
 	// fewer reads per trace lookup, larger ones a longer compaction.
 	// Blocks this large are never inputs.
