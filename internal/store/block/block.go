@@ -288,37 +288,43 @@ func (b *Block) spanReader() *spanReader {
 	return newSpanReader(&b.cols, b.dedicated)
 }
 
-// iterRows is the number of rows Iter reads and decodes at once, so that
-// its memory does not depend on the row group size.
+// iterRows is the number of rows Iter decodes at once, so that its memory
+// does not depend on the row group size.
 const iterRows = 8192
 
 // Iter calls fn for every span in block order; it stops at fn's first error
-// and returns it. It decodes iterRows rows at a time.
+// and returns it. It fetches a row group's bytes at once (one request) and
+// decodes them iterRows rows at a time.
 func (b *Block) Iter(ctx context.Context, fn func(model.Span) error) error {
 	sr := b.spanReader()
 	defer b.readers.Put(sr)
 	cols := b.allColumns()
 	for rgi, rg := range b.file.RowGroups() {
-		for from, n := int64(0), rg.NumRows(); from < n; from += iterRows {
-			var fnErr error
-			err := guard(func() error {
+		var fnErr error
+		err := guard(func() error {
+			n := rg.NumRows()
+			frg, err := b.fetchColumns(ctx, rgi, cols, []rowRange{{0, n}})
+			if err != nil {
+				return err
+			}
+			defer frg.release()
+			for from := int64(0); from < n; from += iterRows {
 				part := []rowRange{{from, min(from+iterRows, n)}}
-				frg, err := b.fetchColumns(ctx, rgi, cols, part)
-				if err != nil {
-					return err
-				}
-				defer frg.release()
-				return sr.read(ctx, frg, part, nil, func(_ int64, s *model.Span) error {
+				err := sr.read(ctx, frg, part, nil, func(_ int64, s *model.Span) error {
 					fnErr = fn(*s)
 					return fnErr
 				})
-			})
-			if fnErr != nil {
-				return fnErr
+				if err != nil {
+					return err
+				}
 			}
-			if err != nil {
-				return fmt.Errorf("iterate block %s: row group %d: %w", b.meta.ID, rgi, err)
-			}
+			return nil
+		})
+		if fnErr != nil {
+			return fnErr
+		}
+		if err != nil {
+			return fmt.Errorf("iterate block %s: row group %d: %w", b.meta.ID, rgi, err)
 		}
 	}
 	return nil
