@@ -290,7 +290,7 @@ func (b *Block) spanReader() *spanReader {
 
 // iterRows is the number of rows Iter decodes at once, so that its memory
 // does not depend on the row group size.
-const iterRows = 8192
+const iterRows = 2048
 
 // Iter calls fn for every span in block order; it stops at fn's first error
 // and returns it. It fetches a row group's bytes at once (one request) and
