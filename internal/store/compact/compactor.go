@@ -82,10 +82,9 @@ type Result struct {
 // Compact merges inputs (the open blocks of g.Inputs, in any order) into
 // one new block: it stores the journal, then streams the merge into the
 // new block, showing each trace to observe (which may be nil), and calls
-// written once the block is complete. Memory does not grow with the
-// size of the block (see Merge and block.Writer). The
-// inputs stay in the bucket until Finish. On error nothing changes for
-// readers.
+// written once the block is complete. Memory does not grow with the size
+// of the block (see Merge and block.Writer). The inputs stay in the
+// bucket until Finish. On error nothing changes for readers.
 func (c *Compactor) Compact(ctx context.Context, g Group, inputs []*block.Block, observe Observer, written Written) (Result, error) {
 	start := time.Now()
 	res, err := c.compact(ctx, g, inputs, observe, written)

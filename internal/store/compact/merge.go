@@ -40,7 +40,7 @@ type TraceSink func(trace []model.Span) error
 // copies when they have the same trace ID, span ID and kind (a Zipkin
 // shared span keeps its client and its server half). The first copy read
 // is kept. Inputs are read concurrently and merged as they stream, so
-// memory holds, per input, the row group block.Iter is decoding and a few
+// memory holds, per input, the row group block.Iter is reading and a few
 // batches, plus the current trace, however large the inputs are.
 func Merge(ctx context.Context, inputs []*block.Block, sink TraceSink) (Merged, error) {
 	ctx, cancel := context.WithCancel(ctx)
