@@ -327,3 +327,45 @@ func TestJournalRoundTrip(t *testing.T) {
 		t.Errorf("journal does not end in a newline")
 	}
 }
+
+func TestCompactSplitTraces(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(9, 10))
+	all := genSpans(rng, 400, 1e15)
+	// Every trace's three spans go to different blocks, the middle one
+	// twice, so traces overlap all inputs and row groups of the output.
+	parts := make([][]model.Span, 3)
+	for i := range all {
+		parts[i%3] = append(parts[i%3], all[i])
+		if i%3 == 1 {
+			parts[(i+1)%3] = append(parts[(i+1)%3], all[i])
+		}
+	}
+	bkt := newBucket(t)
+	var blocks []*block.Block
+	g := Group{Tenant: "t", Level: 1}
+	for _, p := range parts {
+		b := writeBlock(t, bkt, "t", 0, p)
+		blocks = append(blocks, b)
+		g.Inputs = append(g.Inputs, b.Meta())
+	}
+	c := New(bkt, Config{Block: block.WriteOptions{RowGroupSpans: 100}})
+	res, err := c.Compact(ctx, g, blocks, nil, func(context.Context, block.Meta) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Meta.SpanCount != int64(len(all)) || res.Meta.TraceCount != 400 || res.Duplicates != 400 {
+		t.Errorf("compacted %d spans, %d traces, %d duplicates; want %d, 400, 400", res.Meta.SpanCount, res.Meta.TraceCount, res.Duplicates, len(all))
+	}
+	out, err := block.Open(ctx, bkt, "t", res.Meta.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	for i := 0; i < len(all); i += 3 {
+		tr, err := out.FindTrace(ctx, all[i].TraceID)
+		if err != nil || !maps.Equal(distinct(tr), distinct(all[i:i+3])) {
+			t.Fatalf("trace %s from the compacted block: %d spans, %v; want its 3 spans", all[i].TraceID, len(tr), err)
+		}
+	}
+}
