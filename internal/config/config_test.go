@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"waymark/internal/store/compact"
 )
 
 func writeFile(t *testing.T, body string) string {
@@ -136,6 +138,9 @@ func TestStorageOperationsKeys(t *testing.T) {
 	cfg, _, err = Load([]string{"--storage.tenant_retention= acme=24h , beta=36h"}, nil, io.Discard)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := cfg.Storage.Compaction.MaxBlockSpans; got != compact.DefaultMaxBlockSpans {
+		t.Errorf("default storage.compaction.max_block_spans = %d, want the compactor's default %d", got, compact.DefaultMaxBlockSpans)
 	}
 	if got := cfg.Storage.TenantRetention.String(); got != "acme=24h0m0s,beta=36h0m0s" {
 		t.Errorf("tenant_retention from a flag = %s", got)

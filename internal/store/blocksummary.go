@@ -85,11 +85,37 @@ func (z *summarizer) add(s *model.Span) {
 		z.endTrace()
 	}
 	z.trace = append(z.trace, *s)
+	z.observe(s)
+}
+
+// addTrace adds the spans of one whole trace, which it does not keep.
+func (z *summarizer) addTrace(trace []model.Span) {
+	z.endTrace()
+	for i := range trace {
+		z.observe(&trace[i])
+	}
+	summary.Dependencies(z.deps, trace)
+}
+
+// maxSeenResources bounds the resources a summarizer remembers having
+// added: a block read shares *Resource values only among recent spans, so
+// the set would otherwise grow with the block. Adding a resource's tags
+// again changes nothing.
+const maxSeenResources = 4096
+
+// observe records a span's operation and tags.
+func (z *summarizer) observe(s *model.Span) {
 	z.ops[operationEntry{Service: s.ServiceName(), Name: s.Name, Kind: uint8(s.Kind)}] = struct{}{}
+	if len(z.resources) >= maxSeenResources {
+		clear(z.resources)
+	}
 	z.tags.Add(s, z.resources)
 }
 
 func (z *summarizer) endTrace() {
+	if len(z.trace) == 0 {
+		return
+	}
 	summary.Dependencies(z.deps, z.trace)
 	clear(z.trace)
 	z.trace = z.trace[:0]
@@ -109,15 +135,6 @@ func (z *summarizer) summary() blockSummary {
 	s.Dependencies = summary.SortedDependencies(z.deps)
 	s.Tags = z.tags.List()
 	return s
-}
-
-// summarizeSorted computes the summary of spans grouped by trace.
-func summarizeSorted(spans []model.Span) blockSummary {
-	z := newSummarizer()
-	for i := range spans {
-		z.add(&spans[i])
-	}
-	return z.summary()
 }
 
 // summarizeBlock recomputes a block's summary from its spans, which a

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"waymark/internal/model"
 	"waymark/internal/store/block"
 	"waymark/internal/store/compact"
 )
@@ -57,8 +56,10 @@ func (s *Store) compactGroup(ctx context.Context, g compact.Group, byID map[stri
 		stored[i], ids[i] = byID[m.ID], m.ID
 		inputs[i] = stored[i].Block
 	}
-	res, err := s.compactor.Compact(ctx, g, inputs, func(ctx context.Context, meta block.Meta, spans []model.Span) error {
-		sum := summarizeSorted(spans)
+	// The summary is computed trace by trace as the merged block is written.
+	z := newSummarizer()
+	res, err := s.compactor.Compact(ctx, g, inputs, z.addTrace, func(ctx context.Context, meta block.Meta) error {
+		sum := z.summary()
 		if err := writeSummary(ctx, s.opts.Bucket, g.Tenant, meta.ID, sum); err != nil {
 			return fmt.Errorf("block %s/%s: %w", g.Tenant, meta.ID, err)
 		}

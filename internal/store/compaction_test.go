@@ -13,15 +13,67 @@ import (
 	"waymark/internal/store/head"
 )
 
-func TestSummarizeSortedMatchesHead(t *testing.T) {
+func TestSummarizerMatchesHead(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	spans := genTraces(rng, 150, uint64(time.Now().UnixNano()), 7) // fewer seq values than a tag keeps
 	h := head.New()
 	h.Append("t", spans)
 	want, _ := json.Marshal(summarizeHead(h, "t"))
-	got, _ := json.Marshal(summarizeSorted(h.Spans("t")))
+	grouped := h.Spans("t") // grouped by trace
+	tests := []struct {
+		name string
+		feed func(z *summarizer)
+	}{
+		{"span by span", func(z *summarizer) {
+			for i := range grouped {
+				z.add(&grouped[i])
+			}
+		}},
+		{"trace by trace", func(z *summarizer) {
+			for start, i := 0, 1; i <= len(grouped); i++ {
+				if i == len(grouped) || grouped[i].TraceID != grouped[start].TraceID {
+					z.addTrace(grouped[start:i])
+					start = i
+				}
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			z := newSummarizer()
+			tc.feed(z)
+			got, _ := json.Marshal(z.summary())
+			if string(got) != string(want) {
+				t.Errorf("summarizer differs from summarizeHead:\n got %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
+func TestSummarizerManyResourceValues(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	spans := genTraces(rng, 3000, uint64(time.Now().UnixNano()), 7)
+	if len(spans) <= maxSeenResources {
+		t.Fatalf("%d spans do not exceed the %d remembered resources", len(spans), maxSeenResources)
+	}
+	shared := newSummarizer()
+	fresh := newSummarizer()
+	for i := range spans {
+		shared.add(&spans[i])
+		s := spans[i]
+		// A fresh but equal resource for every span, as a block read of
+		// many resources gives.
+		res := *s.Resource
+		s.Resource = &res
+		fresh.add(&s)
+	}
+	want, _ := json.Marshal(shared.summary())
+	got, _ := json.Marshal(fresh.summary())
 	if string(got) != string(want) {
-		t.Errorf("summarizeSorted differs from summarizeHead:\n got %s\nwant %s", got, want)
+		t.Errorf("summary with a resource per span differs:\n got %s\nwant %s", got, want)
+	}
+	if n := len(fresh.resources); n > maxSeenResources {
+		t.Errorf("summarizer remembers %d resources, more than %d", n, maxSeenResources)
 	}
 }
 

@@ -301,24 +301,37 @@ func (b *Block) spanReader() *spanReader {
 	return newSpanReader(&b.cols, b.dedicated)
 }
 
+// iterRows is the number of rows Iter decodes at once, so that its memory
+// does not depend on the row group size.
+const iterRows = 2048
+
 // Iter calls fn for every span in block order; it stops at fn's first error
-// and returns it.
+// and returns it. It fetches a row group's bytes at once (one request) and
+// decodes them iterRows rows at a time.
 func (b *Block) Iter(ctx context.Context, fn func(model.Span) error) error {
 	sr := b.spanReader()
 	defer b.readers.Put(sr)
+	cols := b.allColumns()
 	for rgi, rg := range b.file.RowGroups() {
 		var fnErr error
 		err := guard(func() error {
-			all := []rowRange{{0, rg.NumRows()}}
-			frg, err := b.fetchColumns(ctx, rgi, b.allColumns(), all)
+			n := rg.NumRows()
+			frg, err := b.fetchColumns(ctx, rgi, cols, []rowRange{{0, n}})
 			if err != nil {
 				return err
 			}
 			defer frg.release()
-			return sr.read(ctx, frg, all, nil, func(_ int64, s *model.Span) error {
-				fnErr = fn(*s)
-				return fnErr
-			})
+			for from := int64(0); from < n; from += iterRows {
+				part := []rowRange{{from, min(from+iterRows, n)}}
+				err := sr.read(ctx, frg, part, nil, func(_ int64, s *model.Span) error {
+					fnErr = fn(*s)
+					return fnErr
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if fnErr != nil {
 			return fnErr

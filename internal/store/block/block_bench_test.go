@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thanos-io/objstore"
+
 	"waymark/internal/model"
 	"waymark/internal/store/filter"
 )
@@ -21,10 +23,36 @@ func cpuTime(tb testing.TB) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func benchWrite(b *testing.B, traces int, varied bool) {
+// writeStreamed writes sorted spans through a Writer, a trace per Add call,
+// as a compaction does.
+func writeStreamed(ctx context.Context, bkt objstore.Bucket, spans []model.Span, traces int) (Meta, error) {
+	w, err := NewWriter(ctx, bkt, "bench", WriteOptions{}, traces)
+	if err != nil {
+		return Meta{}, err
+	}
+	defer w.Abort()
+	for start, i := 0, 1; i <= len(spans); i++ {
+		if i == len(spans) || spans[i].TraceID != spans[start].TraceID {
+			if err := w.Add(spans[start:i]); err != nil {
+				return Meta{}, err
+			}
+			start = i
+		}
+	}
+	return w.Close()
+}
+
+// benchWrite writes blocks of the given number of traces with Write, or
+// with streamed set through a Writer fed trace by trace.
+func benchWrite(b *testing.B, traces int, varied, streamed bool) {
 	ctx := context.Background()
 	bkt := newBucket(b)
 	spans := newWorkload(1, varied).traces(traces)
+	write := func() (Meta, error) { return Write(ctx, bkt, "bench", spans, WriteOptions{}) }
+	if streamed {
+		spans = sortedCopy(spans)
+		write = func() (Meta, error) { return writeStreamed(ctx, bkt, spans, traces) }
+	}
 	b.ReportAllocs()
 	var (
 		size int64
@@ -33,7 +61,7 @@ func benchWrite(b *testing.B, traces int, varied bool) {
 	b.ResetTimer()
 	for range b.N {
 		c0 := cpuTime(b)
-		meta, err := Write(ctx, bkt, "bench", spans, WriteOptions{})
+		meta, err := write()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -52,13 +80,15 @@ func benchWrite(b *testing.B, traces int, varied bool) {
 }
 
 // BenchmarkBlockWrite measures writing blocks of the reference workload
-// shape and of a mix with varied values, of 100k and 1M spans. bytes/span
-// counts data.parquet and the index.
+// shape and of a mix with varied values, of 100k and 1M spans, with Write
+// and (streamed-*) through a Writer fed trace by trace. bytes/span counts
+// data.parquet and the index.
 func BenchmarkBlockWrite(b *testing.B) {
-	b.Run("workload-100k", func(b *testing.B) { benchWrite(b, 20_000, false) })
-	b.Run("varied-100k", func(b *testing.B) { benchWrite(b, 20_000, true) })
-	b.Run("workload-1M", func(b *testing.B) { benchWrite(b, 200_000, false) })
-	b.Run("varied-1M", func(b *testing.B) { benchWrite(b, 200_000, true) })
+	b.Run("workload-100k", func(b *testing.B) { benchWrite(b, 20_000, false, false) })
+	b.Run("varied-100k", func(b *testing.B) { benchWrite(b, 20_000, true, false) })
+	b.Run("workload-1M", func(b *testing.B) { benchWrite(b, 200_000, false, false) })
+	b.Run("varied-1M", func(b *testing.B) { benchWrite(b, 200_000, true, false) })
+	b.Run("streamed-varied-100k", func(b *testing.B) { benchWrite(b, 20_000, true, true) })
 }
 
 // reportLatency reports CPU time per op and wall-clock percentiles.

@@ -145,6 +145,9 @@ func TestRoundTrip(t *testing.T) {
 		{"rich without extra columns", richSpans, WriteOptions{}},
 		{"workload", func() []model.Span { return newWorkload(7, false).traces(300) }, WriteOptions{RowGroupSpans: 128}},
 		{"varied", func() []model.Span { return newWorkload(8, true).traces(300) }, WriteOptions{RowGroupSpans: 1000}},
+		// Iter reads iterRows rows at a time.
+		{"row group read in parts", func() []model.Span { return newWorkload(9, true).traces(4000) }, WriteOptions{}},
+		{"row groups and parts unaligned", func() []model.Span { return newWorkload(10, true).traces(4000) }, WriteOptions{RowGroupSpans: 9000}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

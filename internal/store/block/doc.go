@@ -5,7 +5,9 @@
 // filter) with per-row-group attribute key lists; and meta.json, written
 // last. A block exists only once its meta.json is a whole JSON document, so
 // a crash while writing, even one that tears meta.json, leaves nothing that
-// List shows (ListIncomplete finds the leftovers). Reading builds spans
+// List shows (ListIncomplete finds the leftovers). Write stores a slice of
+// spans; a Writer builds a block of any size from spans streamed in block
+// order, holding one row group at a time. Reading builds spans
 // straight from decoded column values and reconstructs every field of
 // model.Span exactly. Searches push time ranges and conditions down to
 // column statistics and evaluate them on the columns they name, with the

@@ -52,7 +52,7 @@ const pageBufferSize = 32 << 10
 // means decoding a huge dictionary.
 const dictionaryMaxBytes = 64 << 10
 
-// WriteOptions tune Write.
+// WriteOptions tune Write and NewWriter.
 type WriteOptions struct {
 	// RowGroupSpans is the target number of spans per row group; a row group
 	// always ends at a trace boundary. 0 means DefaultRowGroupSpans.
@@ -95,51 +95,21 @@ func BlockDir(tenant, id string) string { return tenant + "/" + id + "/" }
 
 // Write stores spans as a new block of tenant and returns its meta. Rows are
 // sorted by (trace ID, start time, span ID); spans itself is left as it is.
-// Write stores data.parquet and the index, and meta.json last: the block becomes visible only when Write
-// succeeds. On error it removes what it wrote.
+// Write stores data.parquet and the index, and meta.json last: the block
+// becomes visible only when Write succeeds. On error it removes what it
+// wrote. It is a Writer fed with spans in sorted order.
 func Write(ctx context.Context, bkt objstore.Bucket, tenant string, spans []model.Span, opts WriteOptions) (Meta, error) {
-	if err := model.ValidateTenant(tenant); err != nil {
-		return Meta{}, fmt.Errorf("write block: %w", err)
-	}
-	if err := opts.validate(); err != nil {
-		return Meta{}, fmt.Errorf("write block: %w", err)
-	}
-	if len(spans) == 0 {
-		return Meta{}, errors.New("write block: no spans")
-	}
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
-	}
-	created := now()
-	meta := Meta{
-		Version:         FormatVersion,
-		ID:              NewID(created),
-		Tenant:          tenant,
-		Level:           opts.Level,
-		CreatedUnixNano: created.UnixNano(),
-	}
-	dir := BlockDir(tenant, meta.ID)
-
-	w := &blockWriter{opts: opts, meta: &meta}
-	size, err := uploadStream(ctx, bkt, dir+DataFile, func(out io.Writer) error { return w.writeData(ctx, out, spans) })
+	order := sortOrder(spans)
+	w, err := NewWriter(ctx, bkt, tenant, opts, countTraces(spans, order))
 	if err != nil {
-		return Meta{}, cleanup(ctx, bkt, dir, fmt.Errorf("write block data: %w", err))
+		return Meta{}, err
 	}
-	meta.DataSize = size
-	idx := w.index.encode()
-	meta.IndexSize = int64(len(idx))
-	if err := bkt.Upload(ctx, dir+IndexFile, bytes.NewReader(idx)); err != nil {
-		return Meta{}, cleanup(ctx, bkt, dir, fmt.Errorf("write block index: %w", err))
+	for _, i := range order {
+		if err := w.put(&spans[i]); err != nil {
+			return Meta{}, err
+		}
 	}
-	mb, err := encodeMeta(meta)
-	if err != nil {
-		return Meta{}, cleanup(ctx, bkt, dir, err)
-	}
-	if err := bkt.Upload(ctx, dir+MetaFile, bytes.NewReader(mb)); err != nil {
-		return Meta{}, cleanup(ctx, bkt, dir, fmt.Errorf("write block meta: %w", err))
-	}
-	return meta, nil
+	return w.Close()
 }
 
 // cleanup removes a half-written block and returns err.
@@ -201,6 +171,17 @@ func sortOrder(spans []model.Span) []int {
 	return order
 }
 
+// countTraces returns the number of traces of spans taken in order.
+func countTraces(spans []model.Span, order []int) int {
+	traces := 0
+	for i := range order {
+		if i == 0 || spans[order[i]].TraceID != spans[order[i-1]].TraceID {
+			traces++
+		}
+	}
+	return traces
+}
+
 // countingWriter counts bytes written through it.
 type countingWriter struct {
 	w io.Writer
@@ -213,34 +194,47 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// uploadStream uploads what produce writes to name without buffering the
-// whole object, and returns its size.
-func uploadStream(ctx context.Context, bkt objstore.Bucket, name string, produce func(io.Writer) error) (int64, error) {
+// streamUpload uploads what is written to it as one object, without
+// buffering the whole object.
+type streamUpload struct {
+	pw   *io.PipeWriter
+	cw   countingWriter
+	done chan error
+	size int64
+	err  error
+	over bool
+}
+
+// startUpload starts uploading name from what is then written to the
+// returned streamUpload; finish must follow.
+func startUpload(ctx context.Context, bkt objstore.Bucket, name string) *streamUpload {
 	pr, pw := io.Pipe()
-	done := make(chan error, 1)
+	u := &streamUpload{pw: pw, cw: countingWriter{w: pw}, done: make(chan error, 1)}
 	go func() {
 		err := bkt.Upload(ctx, name, pr)
 		_ = pr.CloseWithError(err) // unblock the producer if the upload stopped early
-		done <- err
+		u.done <- err
 	}()
-	cw := &countingWriter{w: pw}
-	perr := produce(cw)
-	_ = pw.CloseWithError(perr) // nil error closes normally
-	uerr := <-done
-	if perr != nil {
-		return 0, perr
-	}
-	if uerr != nil {
-		return 0, uerr
-	}
-	return cw.n, nil
+	return u
 }
 
-// blockWriter carries the state of one Write.
-type blockWriter struct {
-	opts  WriteOptions
-	meta  *Meta
-	index traceIndex
+func (u *streamUpload) Write(p []byte) (int, error) { return u.cw.Write(p) }
+
+// finish ends the object, or with a non-nil cause makes the upload fail,
+// waits for the upload and returns the object's size. Later calls return
+// the first result.
+func (u *streamUpload) finish(cause error) (int64, error) {
+	if u.over {
+		return u.size, u.err
+	}
+	u.over = true
+	_ = u.pw.CloseWithError(cause) // a nil cause closes normally
+	u.err = <-u.done
+	if u.err == nil && cause != nil {
+		u.err = cause
+	}
+	u.size = u.cw.n
+	return u.size, u.err
 }
 
 // writerOptions are the Parquet writer settings of every block.
@@ -281,60 +275,259 @@ func hasPageBounds(column string) bool {
 	return strings.HasPrefix(column, "dedicated_")
 }
 
-// writeData writes spans (sorted) as Parquet to out and fills the index and
-// the meta's statistics.
-func (w *blockWriter) writeData(ctx context.Context, out io.Writer, spans []model.Span) error {
-	order := sortOrder(spans)
-	popts, err := writerOptions(w.opts.DedicatedAttributes)
+// Writer writes one block from spans given in block order (trace ID, start
+// time, span ID), streaming its data to the bucket as row groups fill:
+// memory holds the row group being encoded, the trace index and the
+// statistics, not the block. Row groups end at trace boundaries. Close completes the block
+// (meta.json last, so it becomes visible only then); Abort or a failure
+// removes what was written. A Writer is not safe for concurrent use.
+type Writer struct {
+	ctx      context.Context
+	bkt      objstore.Bucket
+	popts    []parquet.WriterOption
+	meta     Meta
+	dir      string
+	rgTarget int64
+	index    traceIndex
+	stats    *statsCollector
+	b        rowBuilder
+	rows     []spanRow // built rows not yet handed to Parquet
+	upload   *streamUpload
+	pw       *parquet.GenericWriter[spanRow]
+	row      int64      // rows added so far
+	rgStart  int64      // first row of the current row group
+	last     model.Span // the sort key of the last span added
+	err      error      // the failure that ended the Writer
+	done     bool       // the block is complete or removed
+}
+
+// NewWriter starts a block of tenant. expectedTraces sizes the block's
+// trace bloom filter: an upper bound of the number of traces to be added
+// is fine, an underestimate raises its false-positive rate. The caller
+// must end the Writer with Close or Abort; ctx bounds every write of it.
+func NewWriter(ctx context.Context, bkt objstore.Bucket, tenant string, opts WriteOptions, expectedTraces int) (*Writer, error) {
+	if err := model.ValidateTenant(tenant); err != nil {
+		return nil, fmt.Errorf("write block: %w", err)
+	}
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("write block: %w", err)
+	}
+	popts, err := writerOptions(opts.DedicatedAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("write block: %w", err)
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	created := now()
+	w := &Writer{
+		ctx:   ctx,
+		bkt:   bkt,
+		popts: popts,
+		meta: Meta{
+			Version:         FormatVersion,
+			ID:              NewID(created),
+			Tenant:          tenant,
+			Level:           opts.Level,
+			CreatedUnixNano: created.UnixNano(),
+		},
+		rgTarget: int64(opts.RowGroupSpans),
+		stats:    newStatsCollector(expectedTraces),
+		b:        rowBuilder{ded: dedicatedKeys{extra: opts.DedicatedAttributes}},
+		rows:     make([]spanRow, 0, writeChunk),
+	}
+	if w.rgTarget == 0 {
+		w.rgTarget = DefaultRowGroupSpans
+	}
+	w.dir = BlockDir(tenant, w.meta.ID)
+	return w, nil
+}
+
+// CompareSpans orders spans as blocks store them: by trace ID, then start
+// time, then span ID.
+func CompareSpans(a, b *model.Span) int {
+	if c := bytes.Compare(a.TraceID[:], b.TraceID[:]); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.StartTimeUnixNano, b.StartTimeUnixNano); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.SpanID[:], b.SpanID[:])
+}
+
+// Add appends spans, which must be in block order (see CompareSpans) and
+// not before the spans added earlier; a call that violates the order is
+// rejected without effect. The Writer keeps references to the spans'
+// attributes, events, links, resources and scopes until Close, so the
+// caller must not modify those; the slice spans itself may be reused.
+// After any other error the block is removed and the Writer is done.
+func (w *Writer) Add(spans []model.Span) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	for i := range spans {
+		prev := &w.last
+		if i > 0 {
+			prev = &spans[i-1]
+		} else if w.row == 0 {
+			continue
+		}
+		if CompareSpans(prev, &spans[i]) > 0 {
+			return fmt.Errorf("write block: span %s/%s added out of order", spans[i].TraceID, spans[i].SpanID)
+		}
+	}
+	for i := range spans {
+		if err := w.put(&spans[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// usable returns the error of a Writer that can take no more spans.
+func (w *Writer) usable() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.done {
+		return errors.New("write block: writer closed")
+	}
+	return nil
+}
+
+// put adds one span that follows the previous one in block order; a
+// failure removes the block.
+func (w *Writer) put(s *model.Span) error {
+	if err := w.add(s); err != nil {
+		return w.fail(fmt.Errorf("write block data: %w", err))
+	}
+	return nil
+}
+
+func (w *Writer) add(s *model.Span) error {
+	if w.row == 0 {
+		w.upload = startUpload(w.ctx, w.bkt, w.dir+DataFile)
+		w.pw = parquet.NewGenericWriter[spanRow](w.upload, w.popts...)
+		w.stats.startRowGroup()
+	} else if w.row-w.rgStart >= w.rgTarget && s.TraceID != w.last.TraceID {
+		// The row group has its target size and a trace ends here.
+		if err := w.endRowGroup(); err != nil {
+			return err
+		}
+		w.stats.startRowGroup()
+	}
+	w.rows = w.rows[:len(w.rows)+1]
+	r := &w.rows[len(w.rows)-1]
+	w.b.build(r, s)
+	w.stats.add(w.row, s, r)
+	w.row++
+	w.last.TraceID, w.last.StartTimeUnixNano, w.last.SpanID = s.TraceID, s.StartTimeUnixNano, s.SpanID
+	if len(w.rows) == writeChunk {
+		return w.flushRows()
+	}
+	return nil
+}
+
+// flushRows hands the built rows to Parquet.
+func (w *Writer) flushRows() error {
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := w.pw.Write(w.rows); err != nil {
+		return fmt.Errorf("write rows: %w", err)
+	}
+	w.b.reset()
+	clear(w.rows)
+	w.rows = w.rows[:0]
+	return nil
+}
+
+// endRowGroup writes the current row group and records it in the index.
+func (w *Writer) endRowGroup() error {
+	if len(w.rows) > 0 {
+		if err := w.flushRows(); err != nil {
+			return err
+		}
+	}
+	if err := w.pw.Flush(); err != nil {
+		return fmt.Errorf("flush row group: %w", err)
+	}
+	w.index.RowGroups = append(w.index.RowGroups, w.stats.rowGroup(w.rgStart, w.row-w.rgStart))
+	w.rgStart = w.row
+	return nil
+}
+
+// Close completes the block, storing the rest of its data, the index and
+// meta.json, and returns its meta. A block needs at least one span. On
+// error the block is removed.
+func (w *Writer) Close() (Meta, error) {
+	if err := w.usable(); err != nil {
+		return Meta{}, err
+	}
+	if w.row == 0 {
+		w.done = true
+		return Meta{}, errors.New("write block: no spans")
+	}
+	if err := w.finishData(); err != nil {
+		return Meta{}, w.fail(fmt.Errorf("write block data: %w", err))
+	}
+	w.stats.finish(&w.meta, &w.index)
+	idx := w.index.encode()
+	w.meta.IndexSize = int64(len(idx))
+	if err := w.bkt.Upload(w.ctx, w.dir+IndexFile, bytes.NewReader(idx)); err != nil {
+		return Meta{}, w.fail(fmt.Errorf("write block index: %w", err))
+	}
+	mb, err := encodeMeta(w.meta)
+	if err != nil {
+		return Meta{}, w.fail(err)
+	}
+	if err := w.bkt.Upload(w.ctx, w.dir+MetaFile, bytes.NewReader(mb)); err != nil {
+		return Meta{}, w.fail(fmt.Errorf("write block meta: %w", err))
+	}
+	w.done = true
+	return w.meta, nil
+}
+
+// finishData ends the last row group and the Parquet file.
+func (w *Writer) finishData() error {
+	if err := w.endRowGroup(); err != nil {
+		return err
+	}
+	if err := w.pw.Close(); err != nil {
+		return fmt.Errorf("close parquet: %w", err)
+	}
+	size, err := w.upload.finish(nil)
 	if err != nil {
 		return err
 	}
-	pw := parquet.NewGenericWriter[spanRow](out, popts...)
-	rgTarget := w.opts.RowGroupSpans
-	if rgTarget == 0 {
-		rgTarget = DefaultRowGroupSpans
-	}
-	b := &rowBuilder{ded: dedicatedKeys{extra: w.opts.DedicatedAttributes}}
-	rows := make([]spanRow, 0, writeChunk)
-	stats := newStatsCollector(spans, order)
-	rgStart := 0
-	for i := 0; i < len(spans); {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		// Find the end of this row group: at least rgTarget spans, ending
-		// with a trace.
-		stats.startRowGroup()
-		end := min(rgStart+rgTarget, len(spans))
-		for end < len(spans) && spans[order[end]].TraceID == spans[order[end-1]].TraceID {
-			end++
-		}
-		for i < end {
-			n := min(writeChunk, end-i)
-			rows = rows[:n]
-			for j := range rows {
-				s := &spans[order[i+j]]
-				b.build(&rows[j], s)
-				stats.add(int64(i+j), s, &rows[j])
-			}
-			if _, err := pw.Write(rows); err != nil {
-				return fmt.Errorf("write rows: %w", err)
-			}
-			b.reset()
-			clear(rows)
-			i += n
-		}
-		if err := pw.Flush(); err != nil {
-			return fmt.Errorf("flush row group: %w", err)
-		}
-		w.index.RowGroups = append(w.index.RowGroups, stats.rowGroup(int64(rgStart), int64(end-rgStart)))
-		rgStart = end
-	}
-	if err := pw.Close(); err != nil {
-		return fmt.Errorf("close parquet: %w", err)
-	}
-	stats.finish(w.meta, &w.index)
+	w.meta.DataSize = size
 	return nil
+}
+
+// Abort removes what the Writer stored. It does nothing once the block is
+// complete or already removed, so it may be deferred.
+func (w *Writer) Abort() {
+	if !w.done {
+		w.abort(errors.New("block aborted"))
+	}
+}
+
+// fail ends the Writer with err, removing the block, and returns err.
+func (w *Writer) fail(err error) error {
+	w.err = err
+	w.abort(err)
+	return err
+}
+
+// abort stops the data upload with cause and removes the block.
+func (w *Writer) abort(cause error) {
+	w.done = true
+	if w.upload == nil {
+		return // nothing stored yet
+	}
+	_, _ = w.upload.finish(cause)
+	_ = cleanup(w.ctx, w.bkt, w.dir, nil)
 }
 
 // statsCollector gathers meta statistics and index data while rows are built.
@@ -354,15 +547,8 @@ type statsCollector struct {
 	resKeys   map[string]struct{}
 }
 
-// newStatsCollector prepares for spans (sorted) and sizes the bloom filter
-// for their number of traces.
-func newStatsCollector(spans []model.Span, order []int) *statsCollector {
-	traces := 0
-	for i := range order {
-		if i == 0 || spans[order[i]].TraceID != spans[order[i-1]].TraceID {
-			traces++
-		}
-	}
+// newStatsCollector sizes the bloom filter for the given number of traces.
+func newStatsCollector(traces int) *statsCollector {
 	return &statsCollector{
 		bloom:    newBloom(traces),
 		minStart: ^uint64(0),

@@ -58,11 +58,16 @@ func (c *Compactor) Plan(metas []block.Meta) []Group {
 	return Plan(metas, c.cfg.Now(), c.cfg.Plan)
 }
 
+// Observer is given each trace of the merged block, in block order, as
+// Compact writes it; see TraceSink for what it may keep. It lets the caller
+// compute what it needs of the block's content (such as a summary) without
+// the block ever being in memory.
+type Observer func(trace []model.Span)
+
 // Written is called by Compact once the merged block is complete, with its
-// meta and spans (grouped by trace, which the callee must not change). It
-// makes the block visible to readers. If it fails, Compact deletes the
-// block and leaves the inputs in place.
-type Written func(ctx context.Context, meta block.Meta, spans []model.Span) error
+// meta. It makes the block visible to readers. If it fails, Compact deletes
+// the block and leaves the inputs in place.
+type Written func(ctx context.Context, meta block.Meta) error
 
 // Result describes a finished compaction.
 type Result struct {
@@ -75,12 +80,14 @@ type Result struct {
 }
 
 // Compact merges inputs (the open blocks of g.Inputs, in any order) into
-// one new block: it stores the journal, merges, writes the block and calls
-// written. The inputs stay in the bucket until Finish. On error nothing
-// changes for readers.
-func (c *Compactor) Compact(ctx context.Context, g Group, inputs []*block.Block, written Written) (Result, error) {
+// one new block: it stores the journal, then streams the merge into the
+// new block, showing each trace to observe (which may be nil), and calls
+// written once the block is complete. Memory does not grow with the size
+// of the block (see Merge and block.Writer). The inputs stay in the
+// bucket until Finish. On error nothing changes for readers.
+func (c *Compactor) Compact(ctx context.Context, g Group, inputs []*block.Block, observe Observer, written Written) (Result, error) {
 	start := time.Now()
-	res, err := c.compact(ctx, g, inputs, written)
+	res, err := c.compact(ctx, g, inputs, observe, written)
 	c.metrics.duration.Observe(time.Since(start).Seconds())
 	if err != nil {
 		c.metrics.failures.Inc()
@@ -97,7 +104,7 @@ func (c *Compactor) Compact(ctx context.Context, g Group, inputs []*block.Block,
 	return res, nil
 }
 
-func (c *Compactor) compact(ctx context.Context, g Group, inputs []*block.Block, written Written) (Result, error) {
+func (c *Compactor) compact(ctx context.Context, g Group, inputs []*block.Block, observe Observer, written Written) (Result, error) {
 	if written == nil {
 		return Result{}, errors.New("no written callback")
 	}
@@ -119,27 +126,54 @@ func (c *Compactor) compact(ctx context.Context, g Group, inputs []*block.Block,
 	for _, m := range g.Inputs {
 		j.Inputs = append(j.Inputs, m.ID)
 	}
-	merged, err := Merge(ctx, inputs)
-	if err != nil {
-		return Result{}, err
-	}
-	if len(merged.Spans) == 0 {
-		return Result{}, errors.New("inputs hold no spans")
-	}
 	if err := writeJournal(ctx, c.bkt, j); err != nil {
 		return Result{}, err
 	}
-	wo := c.cfg.Block
-	wo.Level = g.Level
-	wo.Now = func() time.Time { return created }
-	meta, err := block.Write(ctx, c.bkt, g.Tenant, merged.Spans, wo)
+	meta, merged, err := c.write(ctx, g, inputs, created, observe)
 	if err != nil {
-		return Result{}, errors.Join(fmt.Errorf("write block: %w", err), c.abandon(ctx, j, ""))
+		return Result{}, errors.Join(err, c.abandon(ctx, j, ""))
 	}
-	if err := written(ctx, meta, merged.Spans); err != nil {
+	if err := written(ctx, meta); err != nil {
 		return Result{}, errors.Join(err, c.abandon(ctx, j, meta.ID))
 	}
 	return Result{Meta: meta, Journal: j, Duplicates: merged.Duplicates}, nil
+}
+
+// write merges inputs into a new block of g's level created at created;
+// on error it leaves no block.
+func (c *Compactor) write(ctx context.Context, g Group, inputs []*block.Block, created time.Time, observe Observer) (block.Meta, Merged, error) {
+	wo := c.cfg.Block
+	wo.Level = g.Level
+	wo.Now = func() time.Time { return created }
+	traces := 0 // an upper bound of the merged traces, to size the bloom filter
+	for _, b := range inputs {
+		traces += int(b.Meta().TraceCount)
+	}
+	w, err := block.NewWriter(ctx, c.bkt, g.Tenant, wo, traces)
+	if err != nil {
+		return block.Meta{}, Merged{}, err
+	}
+	defer w.Abort() // a no-op once the block is complete
+	merged, err := Merge(ctx, inputs, func(trace []model.Span) error {
+		if err := w.Add(trace); err != nil {
+			return err
+		}
+		if observe != nil {
+			observe(trace)
+		}
+		return nil
+	})
+	if err != nil {
+		return block.Meta{}, Merged{}, err
+	}
+	if merged.Spans == 0 {
+		return block.Meta{}, Merged{}, errors.New("inputs hold no spans")
+	}
+	meta, err := w.Close()
+	if err != nil {
+		return block.Meta{}, Merged{}, err
+	}
+	return meta, merged, nil
 }
 
 // abandon undoes a compaction that did not finish: it deletes the new

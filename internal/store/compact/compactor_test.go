@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -60,7 +61,7 @@ func journalNames(t *testing.T, bkt objstore.Bucket) []string {
 // compactOnly runs a compaction and stops before Finish, as a crash would.
 func compactOnly(t *testing.T, c *Compactor, g Group, blocks []*block.Block) Result {
 	t.Helper()
-	res, err := c.Compact(context.Background(), g, blocks, func(context.Context, block.Meta, []model.Span) error { return nil })
+	res, err := c.Compact(context.Background(), g, blocks, nil, func(context.Context, block.Meta) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,20 +75,39 @@ func TestCompactThenFinish(t *testing.T) {
 	c := New(bkt, Config{Registerer: reg})
 	blocks, g, all := inputs(t, bkt, rand.New(rand.NewPCG(1, 2)), 3)
 	var seen []model.Span
-	res, err := c.Compact(ctx, g, blocks, func(_ context.Context, m block.Meta, spans []model.Span) error {
+	traces := make(map[model.TraceID]int)
+	observe := func(trace []model.Span) {
+		traces[trace[0].TraceID]++
+		for i := range trace {
+			if trace[i].TraceID != trace[0].TraceID {
+				t.Errorf("observed trace %s holds a span of trace %s", trace[0].TraceID, trace[i].TraceID)
+			}
+		}
+		seen = append(seen, trace...)
+	}
+	var seenAtWritten int
+	res, err := c.Compact(ctx, g, blocks, observe, func(_ context.Context, m block.Meta) error {
 		if len(journalNames(t, bkt)) != 1 {
 			t.Errorf("no journal while the new block becomes visible")
 		}
-		seen = spans
+		seenAtWritten = len(seen)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := distinct(all)
-	if res.Meta.Level != 1 || res.Meta.SpanCount != int64(len(want)) || res.Duplicates != 20 || len(seen) != len(want) {
-		t.Errorf("compacted block: level %d, %d spans, %d duplicates, %d spans given to written; want level 1, %d spans, 20 duplicates",
-			res.Meta.Level, res.Meta.SpanCount, res.Duplicates, len(seen), len(want))
+	if res.Meta.Level != 1 || res.Meta.SpanCount != int64(len(want)) || res.Duplicates != 20 || seenAtWritten != len(want) {
+		t.Errorf("compacted block: level %d, %d spans, %d duplicates, %d spans observed before written; want level 1, %d spans, 20 duplicates",
+			res.Meta.Level, res.Meta.SpanCount, res.Duplicates, seenAtWritten, len(want))
+	}
+	if have := distinct(seen); !maps.Equal(have, want) {
+		t.Errorf("observed spans differ from the distinct input spans")
+	}
+	for id, n := range traces {
+		if n != 1 {
+			t.Errorf("trace %s observed %d times, want once", id, n)
+		}
 	}
 	if ids := blockIDs(t, bkt); len(ids) != 4 {
 		t.Errorf("%d blocks before Finish, want the 3 inputs and the new one", len(ids))
@@ -106,9 +126,23 @@ func TestCompactThenFinish(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	tr, err := out.FindTrace(ctx, all[0].TraceID)
-	if err != nil || len(tr) != 3 {
-		t.Errorf("trace from the compacted block: %d spans, %v; want 3", len(tr), err)
+	var stored []model.Span
+	if err := out.Iter(ctx, func(s model.Span) error { stored = append(stored, s); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(seen) {
+		t.Fatalf("compacted block holds %d spans, %d were observed", len(stored), len(seen))
+	}
+	for i := range stored {
+		if block.CompareSpans(&stored[i], &seen[i]) != 0 || stored[i].Kind != seen[i].Kind {
+			t.Fatalf("stored span %d is %s/%s, observed %s/%s", i, stored[i].TraceID, stored[i].SpanID, seen[i].TraceID, seen[i].SpanID)
+		}
+	}
+	for id := range traces {
+		tr, err := out.FindTrace(ctx, id)
+		if err != nil || len(tr) != 3 {
+			t.Errorf("trace %s from the compacted block: %d spans, %v; want 3", id, len(tr), err)
+		}
 	}
 	for name, want := range map[string]float64{"waymark_compaction_runs_total": 1, "waymark_compaction_input_blocks_total": 3,
 		"waymark_compaction_duplicate_spans_total": 20, "waymark_compaction_spans_written_total": float64(len(want))} {
@@ -119,27 +153,62 @@ func TestCompactThenFinish(t *testing.T) {
 }
 
 func TestCompactLeavesInputsOnFailure(t *testing.T) {
-	ctx := context.Background()
-	bkt := newBucket(t)
-	reg := prometheus.NewRegistry()
-	c := New(bkt, Config{Registerer: reg})
-	blocks, g, _ := inputs(t, bkt, rand.New(rand.NewPCG(3, 4)), 2)
-	before := blockIDs(t, bkt)
 	boom := errors.New("boom")
-	if _, err := c.Compact(ctx, g, blocks, func(context.Context, block.Meta, []model.Span) error { return boom }); !errors.Is(err, boom) {
-		t.Fatalf("Compact = %v, want the callback's error", err)
+	tests := []struct {
+		name string
+		// cancelAt cancels the context when that many traces were merged.
+		cancelAt int
+		written  Written
+		want     error
+	}{
+		{"written fails", 0, func(context.Context, block.Meta) error { return boom }, boom},
+		{"canceled mid-merge", 1, func(context.Context, block.Meta) error { return nil }, context.Canceled},
+		{"canceled after the last trace", 100, func(context.Context, block.Meta) error { return nil }, context.Canceled},
 	}
-	if after := blockIDs(t, bkt); !slices.Equal(after, before) {
-		t.Errorf("blocks after a failed compaction: %v, want the inputs %v", after, before)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			bkt := newBucket(t)
+			reg := prometheus.NewRegistry()
+			c := New(bkt, Config{Registerer: reg})
+			blocks, g, _ := inputs(t, bkt, rand.New(rand.NewPCG(3, 4)), 2)
+			before := blockIDs(t, bkt)
+			merged := 0
+			observe := func([]model.Span) {
+				if merged++; merged == tc.cancelAt {
+					cancel()
+				}
+			}
+			if _, err := c.Compact(ctx, g, blocks, observe, tc.written); !errors.Is(err, tc.want) {
+				t.Fatalf("Compact = %v, want %v", err, tc.want)
+			}
+			if after := blockIDs(t, bkt); !slices.Equal(after, before) {
+				t.Errorf("blocks after a failed compaction: %v, want the inputs %v", after, before)
+			}
+			if incomplete, err := block.ListIncomplete(context.Background(), bkt, "t"); err != nil || len(incomplete) != 0 {
+				t.Errorf("incomplete blocks after a failed compaction: %v, %v", incomplete, err)
+			}
+			if j := journalNames(t, bkt); len(j) != 0 {
+				t.Errorf("journal left after a failed compaction: %v", j)
+			}
+			if got := testkit.MetricValue(t, reg, "waymark_compaction_failures_total", ""); got != 1 {
+				t.Errorf("failures = %v, want 1", got)
+			}
+		})
 	}
-	if j := journalNames(t, bkt); len(j) != 0 {
-		t.Errorf("journal left after a failed compaction: %v", j)
-	}
-	if got := testkit.MetricValue(t, reg, "waymark_compaction_failures_total", ""); got != 1 {
-		t.Errorf("failures = %v, want 1", got)
+}
+
+func TestCompactRejectsUnplannedInputs(t *testing.T) {
+	bkt := newBucket(t)
+	c := New(bkt, Config{})
+	blocks, g, _ := inputs(t, bkt, rand.New(rand.NewPCG(3, 4)), 2)
+	written := func(context.Context, block.Meta) error { return nil }
+	if _, err := c.Compact(context.Background(), g, blocks, nil, nil); err == nil {
+		t.Errorf("Compact without a written callback succeeded")
 	}
 	g.Inputs = g.Inputs[:1]
-	if _, err := c.Compact(ctx, g, blocks, nil); err == nil {
+	if _, err := c.Compact(context.Background(), g, blocks, nil, written); err == nil {
 		t.Errorf("Compact with blocks that were not planned succeeded")
 	}
 }
@@ -256,5 +325,47 @@ func TestJournalRoundTrip(t *testing.T) {
 	}
 	if !bytes.HasSuffix(data, []byte("\n")) {
 		t.Errorf("journal does not end in a newline")
+	}
+}
+
+func TestCompactSplitTraces(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(9, 10))
+	all := genSpans(rng, 400, 1e15)
+	// Every trace's three spans go to different blocks, the middle one
+	// twice, so traces overlap all inputs and row groups of the output.
+	parts := make([][]model.Span, 3)
+	for i := range all {
+		parts[i%3] = append(parts[i%3], all[i])
+		if i%3 == 1 {
+			parts[(i+1)%3] = append(parts[(i+1)%3], all[i])
+		}
+	}
+	bkt := newBucket(t)
+	var blocks []*block.Block
+	g := Group{Tenant: "t", Level: 1}
+	for _, p := range parts {
+		b := writeBlock(t, bkt, "t", 0, p)
+		blocks = append(blocks, b)
+		g.Inputs = append(g.Inputs, b.Meta())
+	}
+	c := New(bkt, Config{Block: block.WriteOptions{RowGroupSpans: 100}})
+	res, err := c.Compact(ctx, g, blocks, nil, func(context.Context, block.Meta) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Meta.SpanCount != int64(len(all)) || res.Meta.TraceCount != 400 || res.Duplicates != 400 {
+		t.Errorf("compacted %d spans, %d traces, %d duplicates; want %d, 400, 400", res.Meta.SpanCount, res.Meta.TraceCount, res.Duplicates, len(all))
+	}
+	out, err := block.Open(ctx, bkt, "t", res.Meta.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	for i := 0; i < len(all); i += 3 {
+		tr, err := out.FindTrace(ctx, all[i].TraceID)
+		if err != nil || !maps.Equal(distinct(tr), distinct(all[i:i+3])) {
+			t.Fatalf("trace %s from the compacted block: %d spans, %v; want its 3 spans", all[i].TraceID, len(tr), err)
+		}
 	}
 }

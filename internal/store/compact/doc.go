@@ -4,6 +4,8 @@
 // trace-ID order, so spans of one trace from different blocks end up
 // together, and drops repeated copies of a span (same trace ID, span ID and
 // kind: the client and server halves of a Zipkin shared span both stay).
+// The merged traces stream into a block.Writer, so a compaction's memory
+// does not grow with the size of the blocks it merges.
 //
 // Guarantee: a compaction is crash-safe at every step. Before the new block
 // is written, a journal object records its inputs and the creation time the

@@ -2,7 +2,6 @@ package compact
 
 import (
 	"bytes"
-	"cmp"
 	"container/heap"
 	"context"
 	"errors"
@@ -16,29 +15,38 @@ import (
 // mergeBatch is the number of spans an input hands to the merge at once.
 const mergeBatch = 256
 
-// Merged is the result of Merge.
+// maxKeptTrace is the capacity, in spans, up to which the merge reuses its
+// trace buffer; a larger one, left by an unusually large trace, is dropped.
+const maxKeptTrace = 1 << 14
+
+// Merged counts what Merge produced.
 type Merged struct {
-	// Spans holds every distinct span of the inputs, grouped by trace in
-	// trace-ID order and, within a trace, ordered by start time.
-	Spans []model.Span
+	// Spans is the number of distinct spans given to the sink.
+	Spans int
 	// Traces is the number of distinct traces.
 	Traces int
 	// Duplicates is the number of repeated copies dropped.
 	Duplicates int
 }
 
-// Merge reads every span of inputs and returns them in trace-ID order with
-// repeated copies of a span dropped: two spans are copies when they have
-// the same trace ID, span ID and kind (a Zipkin shared span keeps its
-// client and its server half). The first copy read is kept. Inputs are
-// read concurrently and merged as they stream, so memory holds the result
-// and a few batches per input.
-func Merge(ctx context.Context, inputs []*block.Block) (Merged, error) {
+// TraceSink receives one merged trace: its distinct spans ordered by start
+// time, then span ID. trace is reused once the sink returns, but the
+// spans' attributes, events, links, resources and scopes are not; the sink
+// must not modify any of them. An error stops the merge.
+type TraceSink func(trace []model.Span) error
+
+// Merge reads every span of inputs and hands them to sink trace by trace,
+// in trace-ID order, with repeated copies of a span dropped: two spans are
+// copies when they have the same trace ID, span ID and kind (a Zipkin
+// shared span keeps its client and its server half). The first copy read
+// is kept. Inputs are read concurrently and merged as they stream, so
+// memory holds, per input, the row group block.Iter is reading and a few
+// batches, plus the current trace, however large the inputs are.
+func Merge(ctx context.Context, inputs []*block.Block, sink TraceSink) (Merged, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		wg      sync.WaitGroup
-		total   int64
 		streams = make(mergeHeap, 0, len(inputs))
 		errs    = make([]error, len(inputs))
 		all     = make([]*stream, len(inputs))
@@ -46,7 +54,6 @@ func Merge(ctx context.Context, inputs []*block.Block) (Merged, error) {
 	for i, b := range inputs {
 		ch := make(chan []model.Span, 2)
 		all[i] = &stream{batches: ch, err: &errs[i], block: b.Meta().ID}
-		total += b.Meta().SpanCount
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -69,8 +76,21 @@ func Merge(ctx context.Context, inputs []*block.Block) (Merged, error) {
 		}
 	}
 	heap.Init(&streams)
-	out := Merged{Spans: make([]model.Span, 0, total)}
-	d := deduper{}
+	var (
+		out   Merged
+		d     deduper
+		trace []model.Span // the distinct spans of the current trace
+	)
+	emit := func() error {
+		out.Spans += len(trace)
+		err := sink(trace)
+		clear(trace)
+		trace = trace[:0]
+		if cap(trace) > maxKeptTrace {
+			trace = nil
+		}
+		return err
+	}
 	for len(streams) > 0 {
 		if err := ctx.Err(); err != nil {
 			return stop(err)
@@ -78,13 +98,18 @@ func Merge(ctx context.Context, inputs []*block.Block) (Merged, error) {
 		s := streams[0]
 		sp := &s.cur[s.i]
 		if out.Traces == 0 || sp.TraceID != d.trace {
-			d.reset(sp.TraceID, len(out.Spans))
+			if len(trace) > 0 {
+				if err := emit(); err != nil {
+					return stop(err)
+				}
+			}
+			d.reset(sp.TraceID)
 			out.Traces++
 		}
-		if d.seen(out.Spans, sp) {
+		if d.seen(trace, sp) {
 			out.Duplicates++
 		} else {
-			out.Spans = append(out.Spans, *sp)
+			trace = append(trace, *sp)
 		}
 		ok, err := s.advance()
 		if err != nil {
@@ -99,6 +124,11 @@ func Merge(ctx context.Context, inputs []*block.Block) (Merged, error) {
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return Merged{}, err
+	}
+	if len(trace) > 0 {
+		if err := emit(); err != nil {
+			return Merged{}, err
+		}
 	}
 	return out, nil
 }
@@ -172,23 +202,12 @@ func (s *stream) advance() (bool, error) {
 	return true, nil
 }
 
-// compareSpans orders spans as blocks store them: trace ID, start time, span ID.
-func compareSpans(a, b *model.Span) int {
-	if c := bytes.Compare(a.TraceID[:], b.TraceID[:]); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.StartTimeUnixNano, b.StartTimeUnixNano); c != 0 {
-		return c
-	}
-	return bytes.Compare(a.SpanID[:], b.SpanID[:])
-}
-
 // mergeHeap orders streams by their current span.
 type mergeHeap []*stream
 
 func (h mergeHeap) Len() int { return len(h) }
 func (h mergeHeap) Less(i, j int) bool {
-	return compareSpans(&h[i].cur[h[i].i], &h[j].cur[h[j].i]) < 0
+	return block.CompareSpans(&h[i].cur[h[i].i], &h[j].cur[h[j].i]) < 0
 }
 func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(*stream)) }
@@ -212,19 +231,17 @@ const smallTrace = 32
 // deduper finds repeated spans within the current trace.
 type deduper struct {
 	trace model.TraceID
-	start int // index of the trace's first kept span
 	keys  map[spanKey]struct{}
 }
 
-func (d *deduper) reset(id model.TraceID, start int) {
-	d.trace, d.start, d.keys = id, start, nil
+func (d *deduper) reset(id model.TraceID) {
+	d.trace, d.keys = id, nil
 }
 
-// seen reports whether a copy of sp is among the kept spans of the current
-// trace (out[d.start:]), remembering sp otherwise.
-func (d *deduper) seen(out []model.Span, sp *model.Span) bool {
+// seen reports whether a copy of sp is among kept, the kept spans of the
+// current trace, remembering sp otherwise.
+func (d *deduper) seen(kept []model.Span, sp *model.Span) bool {
 	k := spanKey{sp.SpanID, sp.Kind}
-	kept := out[d.start:]
 	if d.keys == nil && len(kept) < smallTrace {
 		for i := range kept {
 			if kept[i].SpanID == k.id && kept[i].Kind == k.kind {

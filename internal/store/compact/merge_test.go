@@ -12,6 +12,32 @@ import (
 	"waymark/internal/store/block"
 )
 
+// mergeAll merges blocks and returns every span given to the sink. It
+// fails the test if a sink call is not exactly one whole trace.
+func mergeAll(t *testing.T, ctx context.Context, blocks []*block.Block) ([]model.Span, Merged, error) {
+	t.Helper()
+	var spans []model.Span
+	seen := make(map[model.TraceID]bool)
+	m, err := Merge(ctx, blocks, func(trace []model.Span) error {
+		id := trace[0].TraceID
+		if seen[id] {
+			t.Errorf("trace %s given to the sink twice", id)
+		}
+		seen[id] = true
+		for i := range trace {
+			if trace[i].TraceID != id {
+				t.Errorf("sink call for trace %s holds a span of trace %s", id, trace[i].TraceID)
+			}
+		}
+		spans = append(spans, trace...)
+		return nil
+	})
+	if err == nil && (m.Spans != len(spans) || m.Traces != len(seen)) {
+		t.Errorf("Merge counts %d spans, %d traces; the sink got %d, %d", m.Spans, m.Traces, len(spans), len(seen))
+	}
+	return spans, m, err
+}
+
 func TestMerge(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	a := genSpans(rng, 200, 1e15)
@@ -49,20 +75,20 @@ func TestMerge(t *testing.T) {
 			for _, in := range tc.inputs {
 				blocks = append(blocks, writeBlock(t, bkt, "t", 0, in))
 			}
-			got, err := Merge(context.Background(), blocks)
+			spans, got, err := mergeAll(t, context.Background(), blocks)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := distinct(tc.inputs...)
-			if got.Duplicates != tc.duplicates || got.Traces != tc.traces || len(got.Spans) != len(want) {
+			if got.Duplicates != tc.duplicates || got.Traces != tc.traces || got.Spans != len(want) {
 				t.Errorf("merged %d spans, %d traces, %d duplicates; want %d, %d, %d",
-					len(got.Spans), got.Traces, got.Duplicates, len(want), tc.traces, tc.duplicates)
+					got.Spans, got.Traces, got.Duplicates, len(want), tc.traces, tc.duplicates)
 			}
-			if have := distinct(got.Spans); !maps.Equal(have, want) {
+			if have := distinct(spans); !maps.Equal(have, want) {
 				t.Errorf("merged spans differ from the distinct input spans")
 			}
-			for i := 1; i < len(got.Spans); i++ {
-				p, s := &got.Spans[i-1], &got.Spans[i]
+			for i := 1; i < len(spans); i++ {
+				p, s := &spans[i-1], &spans[i]
 				if c := bytes.Compare(p.TraceID[:], s.TraceID[:]); c > 0 || (c == 0 && p.StartTimeUnixNano > s.StartTimeUnixNano) {
 					t.Fatalf("span %d out of order", i)
 				}
@@ -78,12 +104,12 @@ func TestMergeKeepsEverySpanField(t *testing.T) {
 	in[1].Links = []model.Link{{TraceID: in[5].TraceID, SpanID: in[5].SpanID, TraceState: "k=v"}}
 	in[2].StatusCode, in[2].StatusMessage = model.StatusError, "boom"
 	bkt := newBucket(t)
-	got, err := Merge(context.Background(), []*block.Block{writeBlock(t, bkt, "t", 0, in[:30]), writeBlock(t, bkt, "t", 0, in[30:])})
+	got, _, err := mergeAll(t, context.Background(), []*block.Block{writeBlock(t, bkt, "t", 0, in[:30]), writeBlock(t, bkt, "t", 0, in[30:])})
 	if err != nil {
 		t.Fatal(err)
 	}
 	byKey := make(map[spanIdentity]model.Span)
-	for _, s := range got.Spans {
+	for _, s := range got {
 		byKey[spanIdentity{s.TraceID, s.SpanID, s.Kind}] = s
 	}
 	for _, s := range in {
@@ -101,7 +127,36 @@ func TestMergeStopsWhenCanceled(t *testing.T) {
 	blocks := []*block.Block{writeBlock(t, bkt, "t", 0, genSpans(rng, 2000, 1e15)), writeBlock(t, bkt, "t", 0, genSpans(rng, 2000, 1e15))}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Merge(ctx, blocks); !errors.Is(err, context.Canceled) {
+	if _, _, err := mergeAll(t, ctx, blocks); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Merge with a canceled context = %v, want context.Canceled", err)
+	}
+}
+
+func TestMergeStopsAtSinkError(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	bkt := newBucket(t)
+	blocks := []*block.Block{writeBlock(t, bkt, "t", 0, genSpans(rng, 2000, 1e15)), writeBlock(t, bkt, "t", 0, genSpans(rng, 2000, 1e15))}
+	boom := errors.New("boom")
+	tests := []struct {
+		name   string
+		failAt int // the sink call that fails
+	}{
+		{"first trace", 1},
+		{"a middle trace", 1500},
+		{"last trace", 4000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			_, err := Merge(context.Background(), blocks, func([]model.Span) error {
+				if calls++; calls == tc.failAt {
+					return boom
+				}
+				return nil
+			})
+			if !errors.Is(err, boom) || calls != tc.failAt {
+				t.Fatalf("Merge = %v after %d sink calls, want the sink's error after %d", err, calls, tc.failAt)
+			}
+		})
 	}
 }

@@ -13,7 +13,8 @@ import (
 const (
 	DefaultWindow        = time.Hour
 	DefaultMinInputs     = 4
-	DefaultMaxBlockSpans = 100_000
+	DefaultMaxBlockSpans = 2_000_000
+	DefaultMaxInputs     = 8
 	DefaultGrace         = 5 * time.Minute
 )
 
@@ -27,12 +28,17 @@ type Options struct {
 	// open must hold before they are merged into one block of the next
 	// level (default 4).
 	MinInputs int
-	// MaxBlockSpans bounds the spans of a compacted block: a compaction
-	// holds its spans in memory, about 600 bytes each for spans with six
-	// attributes, so the default 100,000 takes about 60 MiB (and a merge
-	// allocates about 3 KiB per span while it runs). Blocks this
-	// large are never inputs.
+	// MaxBlockSpans bounds the spans of a compacted block (default
+	// 2,000,000, 35-120 MB on disk by span size). A compaction streams, so it
+	// bounds block size rather than memory: fewer, larger blocks mean
+	// fewer reads per trace lookup, larger ones a longer compaction.
+	// Blocks this large are never inputs.
 	MaxBlockSpans int64
+	// MaxInputs bounds the blocks merged at once (default 8): each input
+	// of a running merge holds a compressed row group and the rows being
+	// decoded, some 5-15 MiB. A window with more blocks is merged in
+	// several rounds.
+	MaxInputs int
 	// Grace is how long after its end a window stays open to new blocks
 	// (default 5 minutes). Once closed, all its blocks are merged.
 	Grace time.Duration
@@ -47,6 +53,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxBlockSpans <= 0 {
 		o.MaxBlockSpans = DefaultMaxBlockSpans
+	}
+	if o.MaxInputs < 2 {
+		o.MaxInputs = DefaultMaxInputs
 	}
 	if o.Grace <= 0 {
 		o.Grace = DefaultGrace
@@ -86,8 +95,9 @@ type windowKey struct {
 // Plan returns the compactions due at now among metas (blocks of any
 // tenants), oldest windows first. In a window that is still open, blocks
 // of one level are merged once there are MinInputs of them; in a closed
-// window every block is merged, in as few blocks as MaxBlockSpans allows.
-// A block is in at most one group.
+// window every block is merged, in as few blocks as MaxBlockSpans allows
+// (over several rounds when there are more than MaxInputs). A block is in
+// at most one group.
 func Plan(metas []block.Meta, now time.Time, opts Options) []Group {
 	opts.setDefaults()
 	windows := make(map[windowKey][]block.Meta)
@@ -114,7 +124,7 @@ func Plan(metas []block.Meta, now time.Time, opts Options) []Group {
 		slices.SortFunc(list, oldestFirst)
 		end := time.Unix(0, (k.start+1)*int64(opts.Window))
 		if !now.Before(end.Add(opts.Grace)) {
-			groups = append(groups, chunk(k.tenant, list, opts.MaxBlockSpans)...)
+			groups = append(groups, chunk(k.tenant, list, opts)...)
 			continue
 		}
 		byLevel := make(map[int][]block.Meta)
@@ -128,7 +138,7 @@ func Plan(metas []block.Meta, now time.Time, opts Options) []Group {
 		slices.Sort(levels)
 		for _, l := range levels {
 			if len(byLevel[l]) >= opts.MinInputs {
-				groups = append(groups, chunk(k.tenant, byLevel[l], opts.MaxBlockSpans)...)
+				groups = append(groups, chunk(k.tenant, byLevel[l], opts)...)
 			}
 		}
 	}
@@ -143,9 +153,9 @@ func oldestFirst(a, b block.Meta) int {
 	return cmp.Compare(a.ID, b.ID)
 }
 
-// chunk splits list (sorted) into groups of at least two consecutive
-// blocks whose span counts add up to at most maxSpans.
-func chunk(tenant string, list []block.Meta, maxSpans int64) []Group {
+// chunk splits list (sorted) into groups of two to opts.MaxInputs
+// consecutive blocks whose span counts add up to at most opts.MaxBlockSpans.
+func chunk(tenant string, list []block.Meta, opts Options) []Group {
 	var out []Group
 	var cur []block.Meta
 	var spans int64
@@ -160,7 +170,7 @@ func chunk(tenant string, list []block.Meta, maxSpans int64) []Group {
 		cur, spans = nil, 0
 	}
 	for _, m := range list {
-		if spans+m.SpanCount > maxSpans {
+		if spans+m.SpanCount > opts.MaxBlockSpans || len(cur) == opts.MaxInputs {
 			flush()
 		}
 		cur = append(cur, m)

@@ -75,6 +75,31 @@ func TestPlan(t *testing.T) {
 	}
 }
 
+func TestPlanInputLimit(t *testing.T) {
+	hour := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+	var metas []block.Meta
+	for i, id := range []string{"a", "b", "c", "d", "e", "f", "g"} {
+		metas = append(metas, planMeta("t", id, 0, 10, hour.Add(time.Duration(i+1)*time.Minute)))
+	}
+	tests := []struct {
+		name      string
+		maxInputs int
+		want      []string
+	}{
+		{"groups of three, the last block left", 3, []string{"t L1 [a b c]", "t L1 [d e f]"}},
+		{"groups of four", 4, []string{"t L1 [a b c d]", "t L1 [e f g]"}},
+		{"default", 0, []string{"t L1 [a b c d e f g]"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := groupIDs(Plan(metas, hour.Add(2*time.Hour), Options{MaxInputs: tc.maxInputs}))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("Plan = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestPlanNeverRepeatsABlock(t *testing.T) {
 	hour := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
 	var metas []block.Meta
@@ -84,7 +109,7 @@ func TestPlanNeverRepeatsABlock(t *testing.T) {
 	for _, now := range []time.Time{hour.Add(time.Minute), hour.Add(3 * time.Hour), hour.Add(10 * time.Hour)} {
 		seen := map[string]bool{}
 		for _, g := range Plan(metas, now, Options{MaxBlockSpans: 1000}) {
-			if len(g.Inputs) < 2 || g.Spans() > 1000 {
+			if len(g.Inputs) < 2 || len(g.Inputs) > DefaultMaxInputs || g.Spans() > 1000 {
 				t.Errorf("group %s has %d inputs and %d spans", g, len(g.Inputs), g.Spans())
 			}
 			for _, m := range g.Inputs {
@@ -97,5 +122,73 @@ func TestPlanNeverRepeatsABlock(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPlanMergesHeadCuts replays an hour of head cuts of 70,000 spans a
+// minute under the default options, applying every planned compaction
+// either as the cuts come or only once the window has closed, and checks
+// that the window ends in as few blocks as the span limit allows.
+func TestPlanMergesHeadCuts(t *testing.T) {
+	const cut = 70_000
+	hour := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		// whileOpen compacts after every cut.
+		whileOpen bool
+	}{
+		{"compacted as the cuts come", true},
+		{"a closed window's backlog", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var metas []block.Meta
+			merges := 0
+			// settle applies the compactions planned at now until none is due.
+			settle := func(now time.Time) {
+				for {
+					groups := Plan(metas, now, Options{})
+					if len(groups) == 0 {
+						return
+					}
+					for _, g := range groups {
+						if g.Spans() > DefaultMaxBlockSpans || len(g.Inputs) > DefaultMaxInputs {
+							t.Fatalf("group %s merges %d blocks, %d spans", g, len(g.Inputs), g.Spans())
+						}
+						merges++
+						out := planMeta(g.Tenant, fmt.Sprintf("m%03d", merges), g.Level, g.Spans(), time.Time{})
+						out.MinTimeUnixNano, out.MaxTimeUnixNano = ^uint64(0), 0
+						for _, m := range g.Inputs {
+							out.MinTimeUnixNano = min(out.MinTimeUnixNano, m.MinTimeUnixNano)
+							out.MaxTimeUnixNano = max(out.MaxTimeUnixNano, m.MaxTimeUnixNano)
+							metas = slices.DeleteFunc(metas, func(x block.Meta) bool { return x.ID == m.ID })
+						}
+						metas = append(metas, out)
+					}
+				}
+			}
+			for i := range 60 {
+				at := hour.Add(time.Duration(i)*time.Minute + 30*time.Second)
+				metas = append(metas, planMeta("t", fmt.Sprintf("h%02d", i), 0, cut, at))
+				if tc.whileOpen {
+					settle(at)
+					if len(metas) > 12 {
+						t.Fatalf("%d blocks in the open window after %d cuts", len(metas), i+1)
+					}
+				}
+			}
+			settle(hour.Add(time.Hour + 6*time.Minute))
+			var total int64
+			for _, m := range metas {
+				total += m.SpanCount
+			}
+			if total != 60*cut {
+				t.Fatalf("window holds %d spans, want %d", total, 60*cut)
+			}
+			// 4.2 million spans need three blocks of at most 2 million.
+			if len(metas) != 3 {
+				t.Errorf("closed window ends in %d blocks, want 3: %v", len(metas), groupIDs([]Group{{Tenant: "t", Inputs: metas}}))
+			}
+		})
 	}
 }

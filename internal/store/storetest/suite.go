@@ -599,7 +599,7 @@ func testInterruptedCompaction(t *testing.T, e *env) {
 	g := compact.Group{Tenant: "acme", Inputs: inputs, Level: 1}
 
 	// A crash after the new block was written, before the inputs went.
-	res, err := compact.New(e.bkt, compact.Config{}).Compact(ctx, g, blocks, func(context.Context, block.Meta, []model.Span) error { return nil })
+	res, err := compact.New(e.bkt, compact.Config{}).Compact(ctx, g, blocks, nil, func(context.Context, block.Meta) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
