@@ -247,7 +247,7 @@ func (r *indexReader) keys() []string {
 func (r *indexReader) bloom() bloom {
 	nw := r.uvarint(uint64(len(r.b) / 8))
 	words := r.bytes(int(nw) * 8)
-	if r.err != nil {
+	if r.err != nil || nw == 0 {
 		return bloom{}
 	}
 	b := bloom{words: make([]uint64, nw)}
