@@ -251,7 +251,10 @@ type keyValues struct {
 	// valueFilterCap; filtered is set once there are more.
 	exact    []uint64
 	filtered bool
-	last     uint64 // the last value hash added to a filtered key
+	// last is the value last added: values repeat within a trace, whose
+	// spans are adjacent, and low-cardinality values from span to span.
+	last    model.Value
+	hasLast bool
 	// ignored marks a key beyond maxValueKeys, which is never filtered.
 	ignored bool
 }
@@ -305,9 +308,10 @@ func (c *valueCollector) state(m map[string]*keyValues, scope uint8, key string)
 }
 
 func (c *valueCollector) addValue(k *keyValues, v model.Value) {
-	if k.ignored {
+	if k.ignored || (k.hasLast && v == k.last) {
 		return
 	}
+	k.last, k.hasLast = v, true
 	switch v.Type {
 	case model.ValueInt:
 		k.flags |= valueHasInt
@@ -323,11 +327,7 @@ func (c *valueCollector) addValue(k *keyValues, v model.Value) {
 	}
 	h := valueHash(k.hash, th)
 	if k.filtered {
-		// Values repeat within a trace, whose spans are adjacent.
-		if h != k.last {
-			k.last = h
-			c.hashes = append(c.hashes, h)
-		}
+		c.hashes = append(c.hashes, h)
 		return
 	}
 	if slices.Contains(k.exact, h) {
@@ -340,7 +340,7 @@ func (c *valueCollector) addValue(k *keyValues, v model.Value) {
 	k.filtered = true
 	c.hashes = append(c.hashes, k.exact...)
 	c.hashes = append(c.hashes, h)
-	k.exact, k.last = nil, h
+	k.exact = nil
 }
 
 // finish returns the value filter of everything added.
