@@ -20,7 +20,9 @@ import (
 // of each span and resource attribute key are counted exactly up to
 // valueFilterCap; a key with more becomes a filtered key, and every value
 // it has in the block goes into one bloom filter over (scope, key, value).
-// Keys with few values are left to the summary and are not in the filter.
+// So does a key with a value a summary does not list (long strings,
+// arrays, maps, bytes). Other keys are left to the summary and are not in
+// the filter.
 //
 // Values of every type are hashed by their text form (model.Value.AsString),
 // which is what filter.Condition equality compares except between two
@@ -32,6 +34,11 @@ const (
 	// every key whose summary list is cut short for its number of values
 	// is filtered.
 	valueFilterCap = 64
+	// valueFilterLongValue is the string length above which a value makes
+	// its key filtered: at most the longest value a summary lists.
+	valueFilterLongValue = 128
+	// maxSeenResources bounds the resources remembered as added.
+	maxSeenResources = 1024
 	// valueBitsPerValue sizes the filter for its distinct values: with
 	// bloomHashes probes, about 0.8 % false positives.
 	valueBitsPerValue = 10
@@ -236,7 +243,9 @@ type valueCollector struct {
 	// attribute keys: spans of one kind list the same keys.
 	lastKeys   []string
 	lastStates []*keyValues
-	lastRes    *model.Resource
+	// resources are those whose attributes were added; holding them
+	// keeps their addresses from being reused.
+	resources map[*model.Resource]struct{}
 	// hashes holds the first probe hash of every value added to a filtered
 	// key, deduplicated at the end.
 	hashes []uint64
@@ -264,6 +273,7 @@ func (c *valueCollector) add(s *model.Span) {
 	if c.span == nil {
 		c.span = make(map[string]*keyValues)
 		c.res = make(map[string]*keyValues)
+		c.resources = make(map[*model.Resource]struct{})
 	}
 	attrs := s.Attributes
 	if !c.sameKeys(attrs) {
@@ -276,11 +286,22 @@ func (c *valueCollector) add(s *model.Span) {
 	for i := range attrs {
 		c.addValue(c.lastStates[i], attrs[i].Value)
 	}
-	if r := s.Resource; r != nil && r != c.lastRes {
-		c.lastRes = r
-		for i := range r.Attributes {
-			c.addValue(c.state(c.res, valueScopeResource, r.Attributes[i].Key), r.Attributes[i].Value)
-		}
+	if s.Resource != nil {
+		c.addResource(s.Resource)
+	}
+}
+
+// addResource records the attributes of r unless they were.
+func (c *valueCollector) addResource(r *model.Resource) {
+	if _, seen := c.resources[r]; seen {
+		return
+	}
+	if len(c.resources) >= maxSeenResources {
+		clear(c.resources)
+	}
+	c.resources[r] = struct{}{}
+	for i := range r.Attributes {
+		c.addValue(c.state(c.res, valueScopeResource, r.Attributes[i].Key), r.Attributes[i].Value)
 	}
 }
 
@@ -333,7 +354,7 @@ func (c *valueCollector) addValue(k *keyValues, v model.Value) {
 	if slices.Contains(k.exact, h) {
 		return
 	}
-	if len(k.exact) < valueFilterCap {
+	if len(k.exact) < valueFilterCap && !unlisted(v) {
 		k.exact = append(k.exact, h)
 		return
 	}
@@ -370,4 +391,14 @@ func (c *valueCollector) finish() valueFilter {
 	}
 	c.hashes = nil
 	return f
+}
+
+// unlisted reports whether a summary may leave v out of its value list,
+// which makes the key filtered whatever its number of values.
+func unlisted(v model.Value) bool {
+	switch v.Type {
+	case model.ValueArray, model.ValueMap, model.ValueBytes:
+		return true
+	}
+	return len(v.Str) > valueFilterLongValue
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"waymark/internal/model"
@@ -158,26 +159,36 @@ func TestValueFilterFalsePositives(t *testing.T) {
 }
 
 // TestValueFilterCap checks that a key becomes filtered only with more
-// than valueFilterCap distinct values, however often they repeat.
+// than valueFilterCap distinct values, however often they repeat, or with
+// a value a summary does not list.
 func TestValueFilterCap(t *testing.T) {
+	long := strings.Repeat("x", valueFilterLongValue)
 	tests := []struct {
 		name     string
 		distinct int
 		repeat   int
+		value    func(i int) model.Value
 		want     bool
 	}{
-		{"one value", 1, 500, false},
-		{"at the cap", valueFilterCap, 3, false},
-		{"one past the cap", valueFilterCap + 1, 1, true},
-		{"many values", 10 * valueFilterCap, 2, true},
+		{"one value", 1, 500, nil, false},
+		{"at the cap", valueFilterCap, 3, nil, false},
+		{"one past the cap", valueFilterCap + 1, 1, nil, true},
+		{"many values", 10 * valueFilterCap, 2, nil, true},
+		{"values as long as a summary lists", 2, 2, func(i int) model.Value { return model.StringValue(long[i:]) }, false},
+		{"a value longer than a summary lists", 2, 2, func(i int) model.Value { return model.StringValue(long + long[i:]) }, true},
+		{"an array", 1, 1, func(int) model.Value { return model.Value{Type: model.ValueArray, Str: "[1]"} }, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			value := tc.value
+			if value == nil {
+				value = func(i int) model.Value { return model.StringValue(fmt.Sprint(i)) }
+			}
 			var c valueCollector
 			for r := range tc.repeat {
 				for i := range tc.distinct {
 					c.add(&model.Span{Attributes: model.Attributes{
-						{Key: "k", Value: model.StringValue(fmt.Sprint(i))},
+						{Key: "k", Value: value(i)},
 						{Key: "r", Value: model.IntValue(int64(r % 3))},
 					}})
 				}
@@ -190,7 +201,7 @@ func TestValueFilterCap(t *testing.T) {
 				t.Fatal("key r with few values is filtered")
 			}
 			for i := range tc.distinct {
-				if !f.mayContain(valueScopeSpan, "k", model.StringValue(fmt.Sprint(i))) {
+				if !f.mayContain(valueScopeSpan, "k", value(i)) {
 					t.Fatalf("value %d ruled out", i)
 				}
 			}
