@@ -250,6 +250,8 @@ type valueCollector struct {
 	// key, deduplicated at the end.
 	hashes []uint64
 	text   []byte
+	// ignored stands for the keys beyond maxValueKeys.
+	ignored keyValues
 }
 
 // keyValues is the state of one (scope, key) while a block is written.
@@ -323,7 +325,11 @@ func (c *valueCollector) state(m map[string]*keyValues, scope uint8, key string)
 	if k := m[key]; k != nil {
 		return k
 	}
-	k := &keyValues{hash: keyHash(scope, key), ignored: len(m) >= maxValueKeys}
+	if len(m) >= maxValueKeys {
+		c.ignored.ignored = true
+		return &c.ignored
+	}
+	k := &keyValues{hash: keyHash(scope, key)}
 	m[key] = k
 	return k
 }

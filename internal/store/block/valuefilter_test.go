@@ -265,3 +265,22 @@ func TestValueFilterVersion1Index(t *testing.T) {
 		t.Fatalf("found %v, want trace %s", found, spans[123*4].TraceID)
 	}
 }
+
+// TestValueFilterKeyBound checks that keys beyond maxValueKeys are neither
+// tracked nor filtered, so they never rule a value out.
+func TestValueFilterKeyBound(t *testing.T) {
+	var c valueCollector
+	for i := range maxValueKeys {
+		c.add(&model.Span{Attributes: model.Attributes{{Key: fmt.Sprint("k", i), Value: model.StringValue("v")}}})
+	}
+	for i := range 2 * valueFilterCap {
+		c.add(&model.Span{Attributes: model.Attributes{{Key: "late", Value: model.StringValue(fmt.Sprint(i))}}})
+	}
+	if len(c.span) != maxValueKeys {
+		t.Fatalf("%d keys tracked, want %d", len(c.span), maxValueKeys)
+	}
+	f := c.finish()
+	if !f.mayContain(valueScopeSpan, "late", model.StringValue("absent")) {
+		t.Fatal("a key beyond the bound rules a value out")
+	}
+}
