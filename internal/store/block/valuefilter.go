@@ -386,8 +386,7 @@ func (c *valueCollector) finish() valueFilter {
 	if len(f.keys) == 0 {
 		return valueFilter{}
 	}
-	slices.Sort(c.hashes)
-	hashes := slices.Compact(c.hashes)
+	hashes := slices.Compact(sortHashes(c.hashes))
 	if len(hashes) > maxFilterValues {
 		return valueFilter{}
 	}
@@ -407,4 +406,37 @@ func unlisted(v model.Value) bool {
 		return true
 	}
 	return len(v.Str) > valueFilterLongValue
+}
+
+// radixBits is the digit width of sortHashes: 6 passes sort 64-bit keys.
+const radixBits = 11
+
+// sortHashes sorts a, in place for short slices; a long one is sorted by
+// LSD radix sort, several times faster than a comparison sort there, and
+// the sorted slice returned may be a new one.
+func sortHashes(a []uint64) []uint64 {
+	if len(a) < 1<<12 {
+		slices.Sort(a)
+		return a
+	}
+	var count [1 << radixBits]int
+	src, dst := a, make([]uint64, len(a))
+	for shift := uint(0); shift < 64; shift += radixBits {
+		clear(count[:])
+		for _, v := range src {
+			count[v>>shift&(1<<radixBits-1)]++
+		}
+		sum := 0
+		for i, n := range count {
+			count[i] = sum
+			sum += n
+		}
+		for _, v := range src {
+			d := v >> shift & (1<<radixBits - 1)
+			dst[count[d]] = v
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	return src
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -282,5 +283,24 @@ func TestValueFilterKeyBound(t *testing.T) {
 	f := c.finish()
 	if !f.mayContain(valueScopeSpan, "late", model.StringValue("absent")) {
 		t.Fatal("a key beyond the bound rules a value out")
+	}
+}
+
+func TestSortHashes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{0, 1, 100, 1<<12 - 1, 1 << 12, 50_000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			a := make([]uint64, n)
+			for i := range a {
+				a[i] = rng.Uint64()
+				if i%3 == 0 {
+					a[i] >>= rng.UintN(64) // small values, equal high digits
+				}
+			}
+			want := slices.Sorted(slices.Values(a))
+			if got := sortHashes(a); !slices.Equal(got, want) {
+				t.Fatal("not sorted")
+			}
+		})
 	}
 }
