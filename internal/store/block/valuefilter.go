@@ -157,9 +157,10 @@ func (f *valueFilter) mayContain(scope uint8, key string, v model.Value) bool {
 // attribute key with a value equal to v (as filter.OpEq compares) in
 // scope: filter.ScopeSpan, filter.ScopeResource, or filter.ScopeAny for
 // either. It is false only when the block's value filter proves there is
-// none, which it can for keys with many distinct values in the block; for
-// other keys, other scopes, the resource's service.name and blocks written
-// without a value filter it is true.
+// none, which it can for keys with many distinct values in the block or
+// with values a block summary does not list; for other keys, the
+// resource's service.name, scopes other than span and resource, and blocks
+// written without a value filter it is true.
 func (b *Block) MayContainValue(scope filter.Scope, key string, v model.Value) bool {
 	f := &b.index.Values
 	if len(f.keys) == 0 {
