@@ -162,9 +162,11 @@ func (s *Store) searchProjected(ctx context.Context, tenant string, req filter.R
 		if (req.StartUnixNano != 0 && m.MaxTimeUnixNano < req.StartUnixNano) || (req.EndUnixNano != 0 && m.MinTimeUnixNano > req.EndUnixNano) {
 			continue
 		}
-		if svc, ok := req.ServiceName(); ok && !slices.Contains(m.Services, svc) {
+		if svc, ok := req.ServiceName(); ok && !slices.Contains(m.Services, svc) || b.cannotMatch(&req) {
+			s.metrics.searchBlocksSkip.Inc()
 			continue
 		}
+		s.metrics.searchBlocksRead.Inc()
 		blocks = append(blocks, b)
 	}
 	// elsewhere reports whether a block other than blocks[i] may hold

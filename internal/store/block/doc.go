@@ -2,7 +2,9 @@
 // is three objects under <tenant>/<id>/ in an objstore.Bucket: data.parquet, a
 // standard Parquet file with one row per span sorted by trace ID then start
 // time; index, a compact trace-ID index (sparse sorted row index plus a bloom
-// filter) with per-row-group attribute key lists; and meta.json, written
+// filter) with per-row-group attribute key lists and a value filter that
+// rules out absent values of high-cardinality attribute keys
+// (MayContainValue); and meta.json, written
 // last. A block exists only once its meta.json is a whole JSON document, so
 // a crash while writing, even one that tears meta.json, leaves nothing that
 // List shows (ListIncomplete finds the leftovers). Write stores a slice of

@@ -13,11 +13,15 @@ import (
 )
 
 // The index object: a sparse sorted trace-ID → row index, a bloom filter
-// over all trace IDs, and per row group the attribute keys stored in the
-// generic attribute lists. Layout (little-endian) in block.md.
+// over all trace IDs, per row group the attribute keys stored in the
+// generic attribute lists, and (from version 2) the value filter of
+// high-cardinality attribute keys. Layout (little-endian) in block.md.
 const (
 	indexMagic   = "WMBI"
-	indexVersion = 1
+	indexVersion = 2
+	// indexVersionNoValues is the first version, without a value filter;
+	// it is still read.
+	indexVersionNoValues = 1
 	// indexInterval is the number of rows between sparse index entries;
 	// entries always fall on the first row of a trace.
 	indexInterval = 128
@@ -56,6 +60,8 @@ type traceIndex struct {
 	RowGroups []rowGroupInfo
 	Entries   []indexEntry
 	Bloom     bloom
+	// Values is the value filter; empty in version-1 indexes.
+	Values valueFilter
 }
 
 // bloom is a classic bloom filter over trace IDs with double hashing.
@@ -63,8 +69,11 @@ type bloom struct {
 	words []uint64
 }
 
-func newBloom(n int) bloom {
-	nbits := max(n*bloomBitsPerTrace, 64)
+func newBloom(n int) bloom { return bloomOfBits(n * bloomBitsPerTrace) }
+
+// bloomOfBits returns an empty filter of at least nbits bits (64 at least).
+func bloomOfBits(nbits int) bloom {
+	nbits = max(nbits, 64)
 	return bloom{words: make([]uint64, (nbits+63)/64)}
 }
 
@@ -79,15 +88,23 @@ func mix64(x uint64) uint64 {
 }
 
 func traceHashes(id model.TraceID) (uint64, uint64) {
-	hi := binary.BigEndian.Uint64(id[:8])
-	lo := binary.BigEndian.Uint64(id[8:])
-	h1 := mix64(lo ^ mix64(hi^0x9e3779b97f4a7c15))
-	h2 := mix64(h1^0x632be59bd9b4e019) | 1
-	return h1, h2
+	return pairHashes(binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:]))
 }
 
-func (b *bloom) add(id model.TraceID) {
-	h1, h2 := traceHashes(id)
+// pairHashes returns the two probe hashes of a 128-bit key.
+func pairHashes(hi, lo uint64) (uint64, uint64) {
+	return secondHash(mix64(lo ^ mix64(hi^0x9e3779b97f4a7c15)))
+}
+
+// secondHash returns h1 with the second probe hash derived from it.
+func secondHash(h1 uint64) (uint64, uint64) {
+	return h1, mix64(h1^0x632be59bd9b4e019) | 1
+}
+
+func (b *bloom) add(id model.TraceID) { b.addHashes(traceHashes(id)) }
+
+// addHashes sets the probe bits of hashes h1, h2.
+func (b *bloom) addHashes(h1, h2 uint64) {
 	n := uint64(len(b.words)) * 64
 	for i := uint64(0); i < bloomHashes; i++ {
 		bit := (h1 + i*h2) % n
@@ -151,11 +168,18 @@ func (x *traceIndex) encode() []byte {
 		buf = binary.AppendUvarint(buf, uint64(e.Row-prev))
 		prev = e.Row
 	}
-	buf = binary.AppendUvarint(buf, uint64(len(x.Bloom.words)))
-	for _, w := range x.Bloom.words {
+	buf = x.Bloom.appendTo(buf)
+	buf = x.Values.appendTo(buf)
+	return binary.LittleEndian.AppendUint32(buf, crc32.Checksum(buf, castagnoli))
+}
+
+// appendTo appends the filter's word count and words.
+func (b *bloom) appendTo(buf []byte) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(b.words)))
+	for _, w := range b.words {
 		buf = binary.LittleEndian.AppendUint64(buf, w)
 	}
-	return binary.LittleEndian.AppendUint32(buf, crc32.Checksum(buf, castagnoli))
+	return buf
 }
 
 func appendKeys(buf []byte, keys []string) []byte {
@@ -219,6 +243,20 @@ func (r *indexReader) keys() []string {
 	return keys
 }
 
+// bloom decodes a filter written by bloom.appendTo.
+func (r *indexReader) bloom() bloom {
+	nw := r.uvarint(uint64(len(r.b) / 8))
+	words := r.bytes(int(nw) * 8)
+	if r.err != nil || nw == 0 {
+		return bloom{}
+	}
+	b := bloom{words: make([]uint64, nw)}
+	for i := range b.words {
+		b.words[i] = binary.LittleEndian.Uint64(words[i*8:])
+	}
+	return b
+}
+
 // decodeIndex parses an index object and checks it against the block's row
 // count.
 func decodeIndex(data []byte, numRows int64) (*traceIndex, error) {
@@ -229,8 +267,9 @@ func decodeIndex(data []byte, numRows int64) (*traceIndex, error) {
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
 		return nil, fmt.Errorf("%w: checksum mismatch", errIndex)
 	}
-	if v := data[len(indexMagic)]; v != indexVersion {
-		return nil, fmt.Errorf("%w: unsupported version %d", errIndex, v)
+	version := data[len(indexMagic)]
+	if version != indexVersion && version != indexVersionNoValues {
+		return nil, fmt.Errorf("%w: unsupported version %d", errIndex, version)
 	}
 	r := &indexReader{b: body[len(indexMagic)+1:]}
 	x := &traceIndex{}
@@ -264,12 +303,9 @@ func decodeIndex(data []byte, numRows int64) (*traceIndex, error) {
 		}
 		x.Entries = append(x.Entries, e)
 	}
-	nw := r.uvarint(uint64(len(r.b) / 8))
-	if words := r.bytes(int(nw) * 8); r.err == nil {
-		x.Bloom.words = make([]uint64, nw)
-		for i := range x.Bloom.words {
-			x.Bloom.words[i] = binary.LittleEndian.Uint64(words[i*8:])
-		}
+	x.Bloom = r.bloom()
+	if version != indexVersionNoValues {
+		x.Values = r.valueFilter()
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = fmt.Errorf("%w: %d trailing bytes", errIndex, len(r.b))

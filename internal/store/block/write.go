@@ -545,6 +545,7 @@ type statsCollector struct {
 	services  map[string]struct{}
 	spanKeys  map[string]struct{}
 	resKeys   map[string]struct{}
+	values    valueCollector
 }
 
 // newStatsCollector sizes the bloom filter for the given number of traces.
@@ -570,6 +571,7 @@ func (c *statsCollector) add(row int64, s *model.Span, r *spanRow) {
 			c.lastRow = row
 		}
 	}
+	c.values.add(s)
 	c.minStart = min(c.minStart, s.StartTimeUnixNano)
 	c.maxEnd = max(c.maxEnd, s.EndTimeUnixNano, s.StartTimeUnixNano)
 	if !sameKeys(c.lastAttrs, r.Attributes) {
@@ -645,4 +647,5 @@ func (c *statsCollector) finish(m *Meta, x *traceIndex) {
 	}
 	x.Entries = c.entries
 	x.Bloom = c.bloom
+	x.Values = c.values.finish()
 }
