@@ -499,7 +499,7 @@ func printTable(rs []result, cfg runConfig, protocol string) {
 	row(fmt.Sprintf("search service=%s %s=%s, limit 20", w.service, w.tagKey, w.tagValue), "ms", ms(func(r result) time.Duration { return r.search20 }))
 	row(fmt.Sprintf("search for a value no span has (%s=%s; block summaries rule every block out)", w.rareKey, w.rareValue), "ms", ms(func(r result) time.Duration { return r.searchRare }))
 	if w.scanKey != "" {
-		row(fmt.Sprintf("search for a request ID no span has (%s; every block of the range is read)", w.scanKey), "ms", ms(func(r result) time.Duration { return r.searchScan }))
+		row(fmt.Sprintf("search for a request ID no span has (%s; too many values for block summaries, ruled out by the blocks' value filters)", w.scanKey), "ms", ms(func(r result) time.Duration { return r.searchScan }))
 	}
 	for i, q := range w.traceql {
 		row(fmt.Sprintf("TraceQL %s `%s`, limit 20", q.name, q.q), "ms", ms(func(r result) time.Duration { return r.traceql[i] }))

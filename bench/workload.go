@@ -25,8 +25,8 @@ type workload struct {
 	// values, which block summaries rule out without reading blocks.
 	rareKey, rareValue string
 	// scanKey/scanValue (optional): a value no span has of a key with too
-	// many values for block summaries (a request ID), so the search reads
-	// every block of the range.
+	// many values for block summaries (a request ID), which only the
+	// blocks' value filters rule out.
 	scanKey, scanValue string
 	// traceql are searches (limit 20) through the Tempo API.
 	traceql []namedQuery
