@@ -156,19 +156,8 @@ func (s *Store) searchProjected(ctx context.Context, tenant string, req filter.R
 			return err
 		}
 	}
-	var blocks []*storedBlock
-	for _, b := range s.blocks.list(tenant) {
-		m := b.Meta()
-		if (req.StartUnixNano != 0 && m.MaxTimeUnixNano < req.StartUnixNano) || (req.EndUnixNano != 0 && m.MinTimeUnixNano > req.EndUnixNano) {
-			continue
-		}
-		if svc, ok := req.ServiceName(); ok && !slices.Contains(m.Services, svc) || b.cannotMatch(&req) {
-			s.metrics.searchBlocksSkip.Inc()
-			continue
-		}
-		s.metrics.searchBlocksRead.Inc()
-		blocks = append(blocks, b)
-	}
+	blocks := s.searchCandidates(tenant, &req)
+	s.metrics.searchBlocksRead.Add(float64(len(blocks)))
 	// elsewhere reports whether a block other than blocks[i] may hold
 	// trace id.
 	elsewhere := func(i int, id model.TraceID) bool {
@@ -271,6 +260,25 @@ func (s *Store) search(ctx context.Context, tenant string, req filter.Request, m
 	return nil
 }
 
+// searchCandidates returns tenant's blocks, newest first, that req may
+// match: those overlapping its time range, holding its service, and not
+// ruled out by their summary or value filter (counted as skipped).
+func (s *Store) searchCandidates(tenant string, req *filter.Request) []*storedBlock {
+	var blocks []*storedBlock
+	for _, b := range s.blocks.list(tenant) {
+		m := b.Meta()
+		if (req.StartUnixNano != 0 && m.MaxTimeUnixNano < req.StartUnixNano) || (req.EndUnixNano != 0 && m.MinTimeUnixNano > req.EndUnixNano) {
+			continue
+		}
+		if svc, ok := req.ServiceName(); ok && !slices.Contains(m.Services, svc) || b.cannotMatch(req) {
+			s.metrics.searchBlocksSkip.Inc()
+			continue
+		}
+		blocks = append(blocks, b)
+	}
+	return blocks
+}
+
 // blockSearch is one block's part of a search: the block's matches, once
 // done is closed.
 type blockSearch struct {
@@ -289,21 +297,7 @@ type blockSearch struct {
 // cannot change the answer, and neither can any block after it: such
 // blocks are not started, and those already started are cancelled.
 func (s *Store) searchBlocks(ctx context.Context, tenant string, req *filter.Request, all *[]filter.Match, collect func(filter.Match) bool) error {
-	var blocks []*storedBlock
-	for _, b := range s.blocks.list(tenant) {
-		m := b.Meta()
-		if req.StartUnixNano != 0 && m.MaxTimeUnixNano < req.StartUnixNano {
-			continue
-		}
-		if req.EndUnixNano != 0 && m.MinTimeUnixNano > req.EndUnixNano {
-			continue
-		}
-		if svc, ok := req.ServiceName(); ok && !slices.Contains(m.Services, svc) || b.cannotMatch(req) {
-			s.metrics.searchBlocksSkip.Inc()
-			continue
-		}
-		blocks = append(blocks, b)
-	}
+	blocks := s.searchCandidates(tenant, req)
 	// past reports whether the block with newest span maxTime, and every
 	// block after it, cannot change the answer.
 	past := func(maxTime uint64) bool {
